@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One command from a fresh machine (Python 3.11, Node 20) to a working install.
+# Python deps (exact pins in requirements.lock) into .venv; npm toolchain (solcjs, anvil,
+# OpenZeppelin, Uniswap v3 artifacts) from package-lock.json; the solc shim for py-solc-x.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+"$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), "Tripod needs Python 3.11"'
+
+[[ -x .venv/bin/python ]] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade "pip>=24"
+.venv/bin/python -m pip install -q -r requirements.lock
+.venv/bin/python -m pip install -q --no-deps -e .
+
+if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+
+source scripts/env.sh
+mkdir -p "$APE_DATA_FOLDER" "$SOLCX_BINARY_PATH" "$MPLCONFIGDIR"
+if [[ -f scripts/install_solc.sh ]]; then bash scripts/install_solc.sh; fi
+echo "setup done: source scripts/env.sh (or use .venv/bin/tripod)"
