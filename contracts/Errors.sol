@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// Errors shared by several Tripod contracts (file-level so each contract's ABI carries them).
+error ZeroAmount();
+error ZeroAddress();
+error Paused();
+error SlippageExceeded(uint256 amountOut, uint256 minAmountOut);
+error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);

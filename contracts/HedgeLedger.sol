@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {IOracleRouter, IHedgeLedger} from "./interfaces/IOracleRouter.sol";
+import {ZeroAddress} from "./Errors.sol";
+
+/// @title HedgeLedger: the off-chain short perp legs, reported on chain
+/// @notice An operator reports each hedge (short notional, margin, unrealized PnL, venue). The net
+/// delta of a hedged sleeve is spot value in custody minus short notional; it must stay within
+/// `maxDriftBps` of the spot value plus a fixed `driftBufferUsd`. Backing is the on-chain collateral in
+/// custody (all assets tracked here, hedged or not) plus the hedge equity (margin + PnL) at the venues.
+contract HedgeLedger is AccessControl, IHedgeLedger {
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    uint256 internal constant BPS = 10_000;
+
+    struct Hedge {
+        address asset; // the spot token this short hedges
+        uint256 notional; // short notional, 18-decimal USD
+        uint256 margin; // margin posted at the venue, 18-decimal USD
+        int256 unrealizedPnl; // 18-decimal USD, negative when the short is losing
+        bytes32 venue;
+        uint64 updatedAt;
+    }
+
+    IOracleRouter public oracle;
+    address public custody;
+    uint256 public maxDriftBps;
+    uint256 public driftBufferUsd;
+
+    address[] internal _assets; // every collateral counted in backing
+    mapping(address asset => bool) public tracked;
+    mapping(address asset => bytes32 market) public marketOf; // 0 when the asset is not hedged
+    mapping(bytes32 market => Hedge) public hedges;
+    bytes32[] internal _markets;
+
+    error UnknownMarket(bytes32 market);
+    error MarketExists(bytes32 market);
+    error DeltaDriftExceeded(address asset, int256 netDelta, uint256 bound);
+    error AssetNotTracked(address asset);
+
+    event AssetTracked(address indexed asset);
+    event MarketAdded(bytes32 indexed market, address indexed asset);
+    event HedgeReported(
+        bytes32 indexed market, bytes32 indexed venue, uint256 notional, uint256 margin, int256 unrealizedPnl, int256 netDelta
+    );
+    event DeltaDriftBreached(bytes32 indexed market, int256 netDelta, uint256 bound);
+    event DriftBoundSet(uint256 maxDriftBps, uint256 driftBufferUsd);
+    event CustodySet(address indexed custody);
+    event OracleSet(address indexed oracle);
+
+    constructor(address admin, IOracleRouter oracle_, address custody_, uint256 maxDriftBps_, uint256 driftBufferUsd_) {
+        if (admin == address(0) || address(oracle_) == address(0) || custody_ == address(0)) revert ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        oracle = oracle_;
+        custody = custody_;
+        maxDriftBps = maxDriftBps_;
+        driftBufferUsd = driftBufferUsd_;
+        emit OracleSet(address(oracle_));
+        emit CustodySet(custody_);
+        emit DriftBoundSet(maxDriftBps_, driftBufferUsd_);
+    }
+
+    // ------------------------------------------------------------------ configuration
+
+    function trackAsset(address asset) public onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (asset == address(0)) revert ZeroAddress();
+        if (tracked[asset]) return;
+        tracked[asset] = true;
+        _assets.push(asset);
+        emit AssetTracked(asset);
+    }
+
+    function addMarket(bytes32 market, address asset) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (hedges[market].asset != address(0)) revert MarketExists(market);
+        trackAsset(asset);
+        hedges[market].asset = asset;
+        marketOf[asset] = market;
+        _markets.push(market);
+        emit MarketAdded(market, asset);
+    }
+
+    function setDriftBound(uint256 maxDriftBps_, uint256 driftBufferUsd_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        maxDriftBps = maxDriftBps_;
+        driftBufferUsd = driftBufferUsd_;
+        emit DriftBoundSet(maxDriftBps_, driftBufferUsd_);
+    }
+
+    function setCustody(address custody_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (custody_ == address(0)) revert ZeroAddress();
+        custody = custody_;
+        emit CustodySet(custody_);
+    }
+
+    function setOracle(IOracleRouter oracle_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(oracle_) == address(0)) revert ZeroAddress();
+        oracle = oracle_;
+        emit OracleSet(address(oracle_));
+    }
+
+    // ------------------------------------------------------------------ operator
+
+    /// @notice Record the current state of one short perp position. A report that leaves the sleeve
+    /// outside its drift bound is still recorded (the ledger must reflect reality) but emits
+    /// DeltaDriftBreached, and further mints of that asset revert until the hedge is fixed.
+    function report(bytes32 market, uint256 notional, uint256 margin, int256 unrealizedPnl, bytes32 venue)
+        external
+        onlyRole(OPERATOR_ROLE)
+    {
+        Hedge storage h = hedges[market];
+        if (h.asset == address(0)) revert UnknownMarket(market);
+        h.notional = notional;
+        h.margin = margin;
+        h.unrealizedPnl = unrealizedPnl;
+        h.venue = venue;
+        h.updatedAt = uint64(block.timestamp);
+        (int256 net, uint256 bound) = netDelta(h.asset);
+        emit HedgeReported(market, venue, notional, margin, unrealizedPnl, net);
+        if (_abs(net) > bound) emit DeltaDriftBreached(market, net, bound);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    function isHedged(address asset) external view returns (bool) {
+        return marketOf[asset] != bytes32(0);
+    }
+
+    function spotValue(address asset) public view returns (uint256) {
+        uint256 bal = IERC20(asset).balanceOf(custody);
+        if (bal == 0) return 0;
+        return bal * oracle.price(asset) / 10 ** IERC20Metadata(asset).decimals();
+    }
+
+    /// @return net spot value minus short notional (18-decimal USD; positive = net long)
+    /// @return bound the largest |net| allowed
+    function netDelta(address asset) public view returns (int256 net, uint256 bound) {
+        bytes32 market = marketOf[asset];
+        if (market == bytes32(0)) revert AssetNotTracked(asset);
+        uint256 spot = spotValue(asset);
+        net = int256(spot) - int256(hedges[market].notional);
+        bound = spot * maxDriftBps / BPS + driftBufferUsd;
+    }
+
+    /// @inheritdoc IHedgeLedger
+    function checkDelta(address asset) external view {
+        (int256 net, uint256 bound) = netDelta(asset);
+        if (_abs(net) > bound) revert DeltaDriftExceeded(asset, net, bound);
+    }
+
+    /// @notice Hedge equity across all venues: sum of margin + unrealized PnL (may be negative).
+    function hedgeEquity() public view returns (int256 equity) {
+        for (uint256 i = 0; i < _markets.length; i++) {
+            Hedge storage h = hedges[_markets[i]];
+            equity += int256(h.margin) + h.unrealizedPnl;
+        }
+    }
+
+    function collateralValue() public view returns (uint256 total) {
+        for (uint256 i = 0; i < _assets.length; i++) {
+            total += spotValue(_assets[i]);
+        }
+    }
+
+    /// @notice Backing = on-chain collateral in custody + hedge equity, floored at zero.
+    function totalBacking() external view returns (uint256) {
+        int256 b = int256(collateralValue()) + hedgeEquity();
+        return b > 0 ? uint256(b) : 0;
+    }
+
+    /// @notice The parts of the backing, for accounting checks: (collateral, hedge equity).
+    function backingBreakdown() external view returns (uint256 collateral, int256 equity) {
+        return (collateralValue(), hedgeEquity());
+    }
+
+    function assets() external view returns (address[] memory) {
+        return _assets;
+    }
+
+    function markets() external view returns (bytes32[] memory) {
+        return _markets;
+    }
+
+    function _abs(int256 x) internal pure returns (uint256) {
+        return x >= 0 ? uint256(x) : uint256(-x);
+    }
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {HUSD} from "./HUSD.sol";
+import {IOracleRouter, IHedgeLedger} from "./interfaces/IOracleRouter.sol";
+import {ZeroAmount, ZeroAddress, SlippageExceeded, FeeTooHigh} from "./Errors.sol";
+
+/// @title Minter: mint HUSD against the collateral basket and redeem HUSD for it
+/// @notice 1 HUSD per $1 of collateral at the oracle router's price, less a fee. Only whitelisted
+/// accounts (MINTER_ROLE / REDEEMER_ROLE) may mint or redeem. Both directions have a per-block and a
+/// per-hour cap counted in HUSD (gross, fee included). The collateral sits in this contract (custody).
+/// For hedged sleeves (BTC, gold) a mint must leave the net delta inside the HedgeLedger's bound.
+contract Minter is AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
+    bytes32 public constant REDEEMER_ROLE = keccak256("REDEEMER_ROLE");
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
+    uint256 public constant BPS = 10_000;
+    uint256 public constant MAX_FEE_BPS = 500;
+    uint256 public constant HOUR = 3600;
+
+    struct Collateral {
+        bool enabled;
+        uint8 decimals;
+    }
+
+    HUSD public immutable husd;
+    IOracleRouter public oracle;
+    IHedgeLedger public hedgeLedger;
+    address public feeRecipient;
+
+    mapping(address asset => Collateral) public collaterals;
+    address[] internal _collateralList;
+
+    uint256 public mintFeeBps;
+    uint256 public redeemFeeBps;
+    uint256 public maxMintPerBlock;
+    uint256 public maxMintPerHour;
+    uint256 public maxRedeemPerBlock;
+    uint256 public maxRedeemPerHour;
+    bool public mintPaused;
+    bool public redeemPaused;
+
+    mapping(uint256 blockNumber => uint256) public mintedInBlock;
+    mapping(uint256 hour => uint256) public mintedInHour;
+    mapping(uint256 blockNumber => uint256) public redeemedInBlock;
+    mapping(uint256 hour => uint256) public redeemedInHour;
+
+    error UnsupportedCollateral(address asset);
+    error MintPaused();
+    error RedeemPaused();
+    error PerBlockCapExceeded(uint256 requested, uint256 remaining);
+    error PerHourCapExceeded(uint256 requested, uint256 remaining);
+    error CapNotLowered(uint256 current, uint256 requested);
+    error InsufficientCollateral(address asset, uint256 requested, uint256 available);
+
+    event Minted(
+        address indexed account, address indexed asset, uint256 amountIn, uint256 husdOut, uint256 fee, uint256 price
+    );
+    event Redeemed(
+        address indexed account, address indexed asset, uint256 husdIn, uint256 amountOut, uint256 fee, uint256 price
+    );
+    event CollateralSet(address indexed asset, bool enabled, uint8 decimals);
+    event FeesSet(uint256 mintFeeBps, uint256 redeemFeeBps);
+    event CapsSet(uint256 maxMintPerBlock, uint256 maxMintPerHour, uint256 maxRedeemPerBlock, uint256 maxRedeemPerHour);
+    event MintPausedSet(bool paused, address indexed by);
+    event RedeemPausedSet(bool paused, address indexed by);
+    event OracleSet(address indexed oracle);
+    event HedgeLedgerSet(address indexed hedgeLedger);
+    event FeeRecipientSet(address indexed feeRecipient);
+    event CollateralMoved(address indexed asset, address indexed to, uint256 amount, address indexed by);
+
+    constructor(
+        address admin,
+        HUSD husd_,
+        IOracleRouter oracle_,
+        address feeRecipient_,
+        uint256 mintFeeBps_,
+        uint256 redeemFeeBps_,
+        uint256[4] memory caps // maxMintPerBlock, maxMintPerHour, maxRedeemPerBlock, maxRedeemPerHour
+    ) {
+        if (admin == address(0) || address(husd_) == address(0) || address(oracle_) == address(0)) revert ZeroAddress();
+        if (feeRecipient_ == address(0)) revert ZeroAddress();
+        husd = husd_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(GUARDIAN_ROLE, admin);
+        oracle = oracle_;
+        feeRecipient = feeRecipient_;
+        emit OracleSet(address(oracle_));
+        emit FeeRecipientSet(feeRecipient_);
+        _setFees(mintFeeBps_, redeemFeeBps_);
+        _setCaps(caps[0], caps[1], caps[2], caps[3]);
+    }
+
+    // ------------------------------------------------------------------ user actions
+
+    /// @notice Deposit `amountIn` of `asset` and receive HUSD worth its oracle value less the mint fee.
+    function mint(address asset, uint256 amountIn, uint256 minHusdOut, address recipient)
+        external
+        nonReentrant
+        onlyRole(MINTER_ROLE)
+        returns (uint256 husdOut)
+    {
+        if (mintPaused) revert MintPaused();
+        if (amountIn == 0) revert ZeroAmount();
+        if (recipient == address(0)) revert ZeroAddress();
+        Collateral memory c = _collateral(asset);
+        uint256 p = oracle.price(asset);
+        uint256 gross = amountIn * p / 10 ** c.decimals; // 18-decimal dollars, rounded down
+        if (gross == 0) revert ZeroAmount();
+        _useCap(mintedInBlock, mintedInHour, maxMintPerBlock, maxMintPerHour, gross);
+        uint256 fee = gross * mintFeeBps / BPS;
+        husdOut = gross - fee;
+        if (husdOut < minHusdOut) revert SlippageExceeded(husdOut, minHusdOut);
+
+        IERC20(asset).safeTransferFrom(msg.sender, address(this), amountIn);
+        if (address(hedgeLedger) != address(0) && hedgeLedger.isHedged(asset)) hedgeLedger.checkDelta(asset);
+        husd.mint(recipient, husdOut);
+        if (fee != 0) husd.mint(feeRecipient, fee);
+        emit Minted(msg.sender, asset, amountIn, husdOut, fee, p);
+    }
+
+    /// @notice Burn HUSD (allowance to this contract needed) and receive `asset` worth it less the fee.
+    function redeem(address asset, uint256 husdIn, uint256 minAmountOut, address recipient)
+        external
+        nonReentrant
+        onlyRole(REDEEMER_ROLE)
+        returns (uint256 amountOut)
+    {
+        if (redeemPaused) revert RedeemPaused();
+        if (husdIn == 0) revert ZeroAmount();
+        if (recipient == address(0)) revert ZeroAddress();
+        Collateral memory c = _collateral(asset);
+        uint256 p = oracle.price(asset);
+        _useCap(redeemedInBlock, redeemedInHour, maxRedeemPerBlock, maxRedeemPerHour, husdIn);
+        uint256 fee = husdIn * redeemFeeBps / BPS;
+        uint256 net = husdIn - fee;
+        amountOut = net * 10 ** c.decimals / p; // rounded down: never pays out more than the HUSD burned
+        if (amountOut == 0) revert ZeroAmount();
+        if (amountOut < minAmountOut) revert SlippageExceeded(amountOut, minAmountOut);
+        uint256 available = IERC20(asset).balanceOf(address(this));
+        if (amountOut > available) revert InsufficientCollateral(asset, amountOut, available);
+
+        if (fee != 0) IERC20(address(husd)).safeTransferFrom(msg.sender, feeRecipient, fee);
+        husd.burnFrom(msg.sender, net);
+        IERC20(asset).safeTransfer(recipient, amountOut);
+        emit Redeemed(msg.sender, asset, husdIn, amountOut, fee, p);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    function collateralList() external view returns (address[] memory) {
+        return _collateralList;
+    }
+
+    /// @notice USD value (18 decimals) of all collateral in custody at oracle prices.
+    function collateralValue() external view returns (uint256 total) {
+        for (uint256 i = 0; i < _collateralList.length; i++) {
+            address a = _collateralList[i];
+            uint256 bal = IERC20(a).balanceOf(address(this));
+            if (bal != 0) total += bal * oracle.price(a) / 10 ** collaterals[a].decimals;
+        }
+    }
+
+    function remainingMintInBlock() external view returns (uint256) {
+        return _remaining(maxMintPerBlock, mintedInBlock[block.number]);
+    }
+
+    function remainingMintInHour() external view returns (uint256) {
+        return _remaining(maxMintPerHour, mintedInHour[block.timestamp / HOUR]);
+    }
+
+    function previewMint(address asset, uint256 amountIn) external view returns (uint256 husdOut, uint256 fee) {
+        Collateral memory c = _collateral(asset);
+        uint256 gross = amountIn * oracle.price(asset) / 10 ** c.decimals;
+        fee = gross * mintFeeBps / BPS;
+        husdOut = gross - fee;
+    }
+
+    function previewRedeem(address asset, uint256 husdIn) external view returns (uint256 amountOut, uint256 fee) {
+        Collateral memory c = _collateral(asset);
+        fee = husdIn * redeemFeeBps / BPS;
+        amountOut = (husdIn - fee) * 10 ** c.decimals / oracle.price(asset);
+    }
+
+    // ------------------------------------------------------------------ admin and guardian
+
+    function setCollateral(address asset, bool enabled) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (asset == address(0)) revert ZeroAddress();
+        uint8 dec = IERC20Metadata(asset).decimals();
+        if (!_listed(asset)) _collateralList.push(asset);
+        collaterals[asset] = Collateral(enabled, dec);
+        emit CollateralSet(asset, enabled, dec);
+    }
+
+    function setFees(uint256 mintFeeBps_, uint256 redeemFeeBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFees(mintFeeBps_, redeemFeeBps_);
+    }
+
+    function setCaps(uint256 mintPerBlock, uint256 mintPerHour, uint256 redeemPerBlock, uint256 redeemPerHour)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setCaps(mintPerBlock, mintPerHour, redeemPerBlock, redeemPerHour);
+    }
+
+    /// @notice Guardians may only tighten the mint caps; raising them is for the admin.
+    function lowerMintCaps(uint256 mintPerBlock, uint256 mintPerHour) external onlyRole(GUARDIAN_ROLE) {
+        if (mintPerBlock > maxMintPerBlock) revert CapNotLowered(maxMintPerBlock, mintPerBlock);
+        if (mintPerHour > maxMintPerHour) revert CapNotLowered(maxMintPerHour, mintPerHour);
+        _setCaps(mintPerBlock, mintPerHour, maxRedeemPerBlock, maxRedeemPerHour);
+    }
+
+    function setMintPaused(bool paused) external onlyRole(GUARDIAN_ROLE) {
+        // Unpausing is the admin's call: a guardian key can stop minting, never restart it.
+        if (!paused) _checkRole(DEFAULT_ADMIN_ROLE);
+        mintPaused = paused;
+        emit MintPausedSet(paused, msg.sender);
+    }
+
+    function setRedeemPaused(bool paused) external onlyRole(GUARDIAN_ROLE) {
+        if (!paused) _checkRole(DEFAULT_ADMIN_ROLE);
+        redeemPaused = paused;
+        emit RedeemPausedSet(paused, msg.sender);
+    }
+
+    function setOracle(IOracleRouter oracle_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(oracle_) == address(0)) revert ZeroAddress();
+        oracle = oracle_;
+        emit OracleSet(address(oracle_));
+    }
+
+    function setHedgeLedger(IHedgeLedger ledger) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        hedgeLedger = ledger;
+        emit HedgeLedgerSet(address(ledger));
+    }
+
+    function setFeeRecipient(address feeRecipient_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeRecipient_ == address(0)) revert ZeroAddress();
+        feeRecipient = feeRecipient_;
+        emit FeeRecipientSet(feeRecipient_);
+    }
+
+    /// @notice Move collateral out of custody (e.g. USDC to the PSM buffer, spot to an exchange as margin).
+    function moveCollateral(address asset, address to, uint256 amount) external nonReentrant onlyRole(TREASURER_ROLE) {
+        if (amount == 0) revert ZeroAmount();
+        if (to == address(0)) revert ZeroAddress();
+        IERC20(asset).safeTransfer(to, amount);
+        emit CollateralMoved(asset, to, amount, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ internal
+
+    function _collateral(address asset) internal view returns (Collateral memory c) {
+        c = collaterals[asset];
+        if (!c.enabled) revert UnsupportedCollateral(asset);
+    }
+
+    function _listed(address asset) internal view returns (bool) {
+        for (uint256 i = 0; i < _collateralList.length; i++) {
+            if (_collateralList[i] == asset) return true;
+        }
+        return false;
+    }
+
+    function _useCap(
+        mapping(uint256 => uint256) storage perBlock,
+        mapping(uint256 => uint256) storage perHour,
+        uint256 blockCap,
+        uint256 hourCap,
+        uint256 amount
+    ) internal {
+        uint256 usedBlock = perBlock[block.number];
+        if (usedBlock + amount > blockCap) revert PerBlockCapExceeded(amount, _remaining(blockCap, usedBlock));
+        uint256 hour = block.timestamp / HOUR;
+        uint256 usedHour = perHour[hour];
+        if (usedHour + amount > hourCap) revert PerHourCapExceeded(amount, _remaining(hourCap, usedHour));
+        perBlock[block.number] = usedBlock + amount;
+        perHour[hour] = usedHour + amount;
+    }
+
+    function _remaining(uint256 cap, uint256 used) internal pure returns (uint256) {
+        return used >= cap ? 0 : cap - used;
+    }
+
+    function _setFees(uint256 mintFeeBps_, uint256 redeemFeeBps_) internal {
+        if (mintFeeBps_ > MAX_FEE_BPS) revert FeeTooHigh(mintFeeBps_, MAX_FEE_BPS);
+        if (redeemFeeBps_ > MAX_FEE_BPS) revert FeeTooHigh(redeemFeeBps_, MAX_FEE_BPS);
+        mintFeeBps = mintFeeBps_;
+        redeemFeeBps = redeemFeeBps_;
+        emit FeesSet(mintFeeBps_, redeemFeeBps_);
+    }
+
+    function _setCaps(uint256 mintPerBlock, uint256 mintPerHour, uint256 redeemPerBlock, uint256 redeemPerHour) internal {
+        maxMintPerBlock = mintPerBlock;
+        maxMintPerHour = mintPerHour;
+        maxRedeemPerBlock = redeemPerBlock;
+        maxRedeemPerHour = redeemPerHour;
+        emit CapsSet(mintPerBlock, mintPerHour, redeemPerBlock, redeemPerHour);
+    }
+}

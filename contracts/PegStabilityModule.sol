@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {HUSD} from "./HUSD.sol";
+import {ZeroAmount, ZeroAddress, FeeTooHigh} from "./Errors.sol";
+
+/// @title PegStabilityModule: USDC <-> HUSD at 1:1 with a fee, up to a ceiling
+/// @notice `debt` is the HUSD this module has minted and not yet burned (gross, fees included); it
+/// never exceeds `ceiling`. USDC in this contract always covers `debt` (fees are paid in HUSD).
+contract PegStabilityModule is AccessControl, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    uint256 public constant BPS = 10_000;
+    uint256 public constant MAX_FEE_BPS = 100;
+
+    HUSD public immutable husd;
+    IERC20 public immutable usdc;
+    uint256 public immutable scale; // 10 ** (18 - usdc decimals)
+
+    address public feeRecipient;
+    uint256 public feeInBps; // USDC -> HUSD
+    uint256 public feeOutBps; // HUSD -> USDC
+    uint256 public ceiling; // max debt, 18 decimals
+    uint256 public debt;
+    bool public paused;
+
+    error CeilingExceeded(uint256 requested, uint256 remaining);
+    error InsufficientReserves(uint256 requested, uint256 available);
+    error PsmPaused();
+    error UnsupportedDecimals(uint8 decimals);
+
+    event SwapIn(address indexed account, address indexed recipient, uint256 usdcIn, uint256 husdOut, uint256 fee);
+    event SwapOut(address indexed account, address indexed recipient, uint256 husdIn, uint256 usdcOut, uint256 fee);
+    event FeesSet(uint256 feeInBps, uint256 feeOutBps);
+    event CeilingSet(uint256 ceiling);
+    event PausedSet(bool paused, address indexed by);
+    event FeeRecipientSet(address indexed feeRecipient);
+
+    constructor(address admin, HUSD husd_, IERC20 usdc_, address feeRecipient_, uint256 feeInBps_, uint256 feeOutBps_, uint256 ceiling_) {
+        if (admin == address(0) || address(husd_) == address(0) || address(usdc_) == address(0)) revert ZeroAddress();
+        if (feeRecipient_ == address(0)) revert ZeroAddress();
+        uint8 dec = IERC20Metadata(address(usdc_)).decimals();
+        if (dec > 18) revert UnsupportedDecimals(dec);
+        husd = husd_;
+        usdc = usdc_;
+        scale = 10 ** (18 - dec);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(GUARDIAN_ROLE, admin);
+        feeRecipient = feeRecipient_;
+        emit FeeRecipientSet(feeRecipient_);
+        _setFees(feeInBps_, feeOutBps_);
+        ceiling = ceiling_;
+        emit CeilingSet(ceiling_);
+    }
+
+    /// @notice Sell `usdcIn` USDC for HUSD 1:1 less the fee.
+    function swapIn(uint256 usdcIn, address recipient) external nonReentrant returns (uint256 husdOut) {
+        if (paused) revert PsmPaused();
+        if (usdcIn == 0) revert ZeroAmount();
+        if (recipient == address(0)) revert ZeroAddress();
+        uint256 gross = usdcIn * scale;
+        uint256 room = debt >= ceiling ? 0 : ceiling - debt;
+        if (gross > room) revert CeilingExceeded(gross, room);
+        uint256 fee = gross * feeInBps / BPS;
+        husdOut = gross - fee;
+        debt += gross;
+        usdc.safeTransferFrom(msg.sender, address(this), usdcIn);
+        husd.mint(recipient, husdOut);
+        if (fee != 0) husd.mint(feeRecipient, fee);
+        emit SwapIn(msg.sender, recipient, usdcIn, husdOut, fee);
+    }
+
+    /// @notice Sell `husdIn` HUSD (allowance to this contract needed) for USDC 1:1 less the fee.
+    function swapOut(uint256 husdIn, address recipient) external nonReentrant returns (uint256 usdcOut) {
+        if (paused) revert PsmPaused();
+        if (husdIn == 0) revert ZeroAmount();
+        if (recipient == address(0)) revert ZeroAddress();
+        uint256 fee = husdIn * feeOutBps / BPS;
+        usdcOut = (husdIn - fee) / scale; // rounded down
+        if (usdcOut == 0) revert ZeroAmount();
+        uint256 burnAmount = usdcOut * scale; // burn exactly what is paid out; the dust goes with the fee
+        fee = husdIn - burnAmount;
+        if (burnAmount > debt) revert InsufficientReserves(burnAmount, debt);
+        debt -= burnAmount;
+        husd.burnFrom(msg.sender, burnAmount);
+        if (fee != 0) IERC20(address(husd)).safeTransferFrom(msg.sender, feeRecipient, fee);
+        usdc.safeTransfer(recipient, usdcOut);
+        emit SwapOut(msg.sender, recipient, husdIn, usdcOut, fee);
+    }
+
+    function setFees(uint256 feeInBps_, uint256 feeOutBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFees(feeInBps_, feeOutBps_);
+    }
+
+    function setCeiling(uint256 ceiling_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        ceiling = ceiling_;
+        emit CeilingSet(ceiling_);
+    }
+
+    function setFeeRecipient(address feeRecipient_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeRecipient_ == address(0)) revert ZeroAddress();
+        feeRecipient = feeRecipient_;
+        emit FeeRecipientSet(feeRecipient_);
+    }
+
+    /// @notice Guardians pause; only the admin unpauses.
+    function setPaused(bool paused_) external onlyRole(GUARDIAN_ROLE) {
+        if (!paused_) _checkRole(DEFAULT_ADMIN_ROLE);
+        paused = paused_;
+        emit PausedSet(paused_, msg.sender);
+    }
+
+    function _setFees(uint256 feeInBps_, uint256 feeOutBps_) internal {
+        if (feeInBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeInBps_, MAX_FEE_BPS);
+        if (feeOutBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeOutBps_, MAX_FEE_BPS);
+        feeInBps = feeInBps_;
+        feeOutBps = feeOutBps_;
+        emit FeesSet(feeInBps_, feeOutBps_);
+    }
+}
