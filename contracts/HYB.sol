@@ -20,9 +20,14 @@ contract HYB is ERC20Capped, AccessControl {
 
     event EmissionPerPeriodSet(uint256 emissionPerPeriod);
 
-    constructor(address admin, uint256 cap_, uint256 emissionPerPeriod_) ERC20("Hybrid Backstop", "HYB") ERC20Capped(cap_) {
+    /// @param genesisRecipient receives `genesisAmount` at deployment (treasury / pool seed), outside the budget
+    constructor(address admin, uint256 cap_, uint256 emissionPerPeriod_, address genesisRecipient, uint256 genesisAmount)
+        ERC20("Hybrid Backstop", "HYB")
+        ERC20Capped(cap_)
+    {
         if (admin == address(0)) revert ZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        if (genesisAmount != 0) _mint(genesisRecipient, genesisAmount);
         emissionPerPeriod = emissionPerPeriod_;
         emit EmissionPerPeriodSet(emissionPerPeriod_);
     }
