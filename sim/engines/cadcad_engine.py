@@ -1,0 +1,69 @@
+"""The reference engine: the model as a cadCAD configuration, one cadCAD run per simulated run.
+
+cadCAD hands policies (params, substep, history, state); the adapter below turns that into the
+model's (params, state, x) signature, reading x from the exogenous arrays at the state's step and
+run. State updates are the generic `update_from_signal`.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+
+from sim.engines.common import Trajectory
+from sim.model.psubs import enabled_blocks
+
+
+def _scalar(v):
+    return float(v) if np.ndim(v) == 0 else v
+
+
+def _policy(block, paths):
+    fn, is_market = block["policy"], block["label"] == "market"
+
+    def policy(params, substep, state_history, state):
+        col = int(state["run"]) - 1  # cadCAD numbers runs from 1
+        t = int(state["step"]) + (1 if is_market else 0)
+        x = paths.inputs(t, col)
+        return fn(params["model"], state, x)
+
+    return policy
+
+
+def update_from_signal(var: str):
+    def update(params, substep, state_history, state, signal):
+        return var, _scalar(signal[var])
+
+    return update
+
+
+def run_cadcad(params: dict, genesis: dict, paths, progress: bool = False) -> Trajectory:
+    from cadCAD.configuration import Experiment
+    from cadCAD.configuration.utils import config_sim
+    from cadCAD.engine import ExecutionContext, ExecutionMode, Executor
+
+    R, T = len(paths.runs), paths.steps
+    blocks = enabled_blocks()
+    # which variables each block owns: ask its policy once on the genesis state
+    psubs = []
+    for b in blocks:
+        owned = b["policy"](params, dict(genesis), paths.inputs(1 if b["label"] == "market" else 0, 0)).keys()
+        psubs.append({"label": b["label"], "policies": {b["label"]: _policy(b, paths)},
+                      "variables": {k: update_from_signal(k) for k in owned}})
+    exp = Experiment()
+    exp.append_model(initial_state={k: float(v) for k, v in genesis.items()}, partial_state_update_blocks=psubs,
+                     sim_configs=config_sim({"N": R, "T": range(T), "M": {"model": [params]}}))
+    ctx = ExecutionContext(context=ExecutionMode().single_mode)
+    with contextlib.redirect_stdout(io.StringIO()):  # cadCAD prints a banner and per-run lines
+        records, _tensor, _sessions = Executor(exec_context=ctx, configs=exp.configs, supress_print=True).execute()
+    # keep the last substep of each timestep, in (timestep, run) order
+    keys = list(genesis.keys())
+    data = {k: np.empty((T + 1, R)) for k in keys}
+    last_substep = len(psubs)
+    for rec in records:
+        if rec["substep"] == last_substep or rec["timestep"] == 0:
+            t, c = rec["timestep"], rec["run"] - 1
+            for k in keys:
+                data[k][t, c] = rec[k]
+    return Trajectory(runs=paths.runs, step_hours=paths.step_hours, data=data)

@@ -1,0 +1,35 @@
+"""What both engines return: per-variable arrays of shape (steps + 1, R)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Trajectory:
+    runs: np.ndarray  # run ids, shape (R,)
+    step_hours: float
+    data: dict[str, np.ndarray]  # variable -> (steps + 1, R)
+
+    @property
+    def steps(self) -> int:
+        return next(iter(self.data.values())).shape[0] - 1
+
+    def to_frame(self) -> pd.DataFrame:
+        T1, R = self.steps + 1, len(self.runs)
+        cols = {
+            "run": np.tile(self.runs, T1).astype(np.int64),
+            "timestep": np.repeat(np.arange(T1), R).astype(np.int64),
+            "hour": np.repeat(np.arange(T1) * self.step_hours, R),
+        }
+        for k, v in self.data.items():
+            if k == "step":
+                continue
+            cols[k] = v.reshape(-1)
+        return pd.DataFrame(cols).sort_values(["run", "timestep"], kind="stable").reset_index(drop=True)
+
+
+def policy_inputs(paths, t: int, col):
+    return paths.inputs(t, col)

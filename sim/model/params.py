@@ -1,0 +1,88 @@
+"""Flatten a Scenario into the params dict the policies read.
+
+Policies take plain numbers (bps and per-hour figures already turned into fractions and per-step
+amounts) so the maths reads like the spec; the flattening lives here, once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import Scenario
+from sim.model import amm
+
+
+def hyb_liquidity(pool_usd: float, price: float, width: float = 20.0) -> tuple[float, float, float]:
+    """L and sqrt bounds of the HYB/USDC position: `pool_usd` of value between price/width and price*width."""
+    s, sa, sb = np.sqrt(price), np.sqrt(price / width), np.sqrt(price * width)
+    usd_per_L = (1 / s - 1 / sb) * price + (s - sa)
+    return pool_usd / usd_per_L, sa, sb
+
+
+def make_params(sc: Scenario) -> dict:
+    p, a, pool = sc.protocol, sc.agents, sc.pool
+    dt = sc.step_hours
+    hyb_L, hyb_sa, hyb_sb = hyb_liquidity(pool.hyb_pool_usd, pool.hyb_price_start)
+    return {
+        "dt_hours": dt,
+        "depeg_threshold": sc.depeg_threshold,
+        # pool
+        "curve": amm.Curve.from_usd([(r.price_lower, r.price_upper, r.usd) for r in pool.ranges], 1.0),
+        "pool_fee": pool.fee_fraction,
+        "hyb_curve": amm.Curve.from_positions([(hyb_sa**2, hyb_sb**2, hyb_L)]),
+        "hyb_fee": pool.hyb_fee_fraction,
+        # sleeves and hedge
+        "w_tbill": p.weights.tbill, "w_btc": p.weights.btc, "w_xau": p.weights.xau, "w_buffer": p.weights.buffer,
+        "initial_margin": p.hedge.initial_margin_ratio,
+        "maintenance_margin": p.hedge.maintenance_margin_ratio,
+        "liquidation_penalty": p.hedge.liquidation_penalty_bps / 1e4,
+        "margin_sweep": p.hedge.margin_sweep_ratio,
+        "rehedge_step": min(1.0, p.hedge.rehedge_per_hour * dt),
+        "premium_per_funding": p.hedge.premium_per_funding_8h,
+        "tbill_instant_limit_day": p.tbill.instant_redemption_limit_usd_per_day,
+        "tbill_settlement_hours": p.tbill.settlement_hours,
+        # fees, caps (per step)
+        "mint_fee": p.fees.mint_fee_bps / 1e4,
+        "redeem_fee": p.fees.redeem_fee_bps / 1e4,
+        "redeem_cap_step": p.caps.redeem_cap_usd_per_hour * dt,
+        "mint_cap_step": p.caps.mint_cap_usd_per_hour * dt,
+        # revenue, reserve, backstop, PSM, breakers
+        "staker_share": p.revenue.staker_share,
+        "distribution_interval": p.revenue.distribution_interval_hours,
+        "reserve_draw_step": p.reserve.max_draw_usd_per_hour * dt,
+        "backstop_enabled": p.backstop.enabled,
+        "backstop_sale_day": p.backstop.max_sale_usd_per_day,
+        "backstop_trigger": p.backstop.trigger_deficit_bps / 1e4,
+        "psm_enabled": p.psm.enabled,
+        "psm_fee": p.psm.fee_bps / 1e4,
+        "psm_ceiling": p.psm.ceiling_usd,
+        "pause_on_stale": p.circuit_breaker.pause_mint_on_stale_oracle,
+        "max_oracle_deviation_bps": p.circuit_breaker.max_oracle_deviation_bps,
+        "rebalance_step": min(1.0, p.rebalance.speed_per_hour * dt),
+        "rebalance_cost": p.rebalance.cost_bps / 1e4,
+        "unwind_cost": p.rebalance.unwind_cost_bps / 1e4,
+        "unwind_cap_step": p.rebalance.max_unwind_usd_per_hour * dt,
+        # agents
+        "arb_enabled": a.arbitrageurs.enabled,
+        "arb_edge": a.arbitrageurs.min_edge_bps / 1e4,
+        "arb_gas_usd": a.arbitrageurs.gas_usd,
+        "inst_exit_discount": a.institutional.exit_discount_bps / 1e4,
+        "inst_exit_step": 1 - (1 - a.institutional.exit_rate_per_hour) ** dt,
+        "inst_max_pool_discount": a.institutional.max_pool_sell_discount_bps / 1e4,
+        "retail_panic_discount": a.retail.panic_discount_bps / 1e4,
+        "retail_panic_step": 1 - (1 - a.retail.panic_rate_per_hour) ** dt,
+        "retail_patience_hours": a.retail.patience_hours,
+        "retail_noise_step": a.retail.noise_flow_usd_per_hour * np.sqrt(dt),
+        "loop_max_ltv": a.loopers.max_ltv,
+        "loop_liq_ltv": a.loopers.liquidation_ltv,
+        "loop_liq_bonus": a.loopers.liquidation_bonus_bps / 1e4,
+        "loop_close_factor": a.loopers.close_factor,
+        "loop_speed_step": a.loopers.lever_speed_per_hour * dt,
+        "loop_min_spread": a.loopers.min_spread_apr,
+        "lending_supply": a.loopers.lending_supply_usd,
+        "borrow_base": a.loopers.borrow_rate.base_apr,
+        "borrow_slope": a.loopers.borrow_rate.slope_apr,
+        "borrow_kink": a.loopers.borrow_rate.kink,
+        "borrow_jump": a.loopers.borrow_rate.jump_slope_apr,
+        # staker yield is smoothed over about a week (what loopers and depositors look at)
+        "apr_ema_weight": 1 - np.exp(-dt / 168.0),
+    }

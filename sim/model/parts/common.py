@@ -1,0 +1,58 @@
+"""Small helpers shared by the policies: safe division, sleeve values, the redemption waterfall."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def safe_div(a, b, default=0.0):
+    ok = np.abs(b) > 1e-12
+    return np.where(ok, a / np.where(ok, b, 1.0), default)
+
+
+def crypto_value(s: dict, asset: str):
+    """Spot held in custody plus cash margin at the perp venue (unrealised PnL is settled into it)."""
+    return s[f"{asset}_units"] * s[f"{asset}_usd"] + s[f"{asset}_margin_usd"]
+
+
+def backing(s: dict):
+    """Backing = T-bill sleeve (incl. T+1 in transit) + crypto sleeves with hedge equity + buffer + PSM USDC."""
+    return (s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"] + crypto_value(s, "btc") + crypto_value(s, "xau")
+            + s["buffer_usd"] + s["psm_usdc"])
+
+
+def tbill_instant_available(p: dict, s: dict):
+    room = np.maximum(p["tbill_instant_limit_day"] - s["tbill_instant_used_usd"], 0.0)
+    return np.where(s["tbill_frozen"] > 0, 0.0, np.minimum(room, s["tbill_units"] * s["tbill_nav"]))
+
+
+def unwind_available(p: dict, s: dict):
+    """Cash the crypto sleeves can raise this step (sell spot, close shorts); needs a working oracle."""
+    gross = np.minimum(np.maximum(p["unwind_cap_step"] - s["unwind_used_usd"], 0.0),
+                       np.maximum(crypto_value(s, "btc") + crypto_value(s, "xau"), 0.0))
+    return np.where(s["oracle_ok"] > 0, gross * (1 - p["unwind_cost"]), 0.0)
+
+
+def redeem_capacity(p: dict, s: dict):
+    """USD the protocol can pay out instantly: buffer, then instant T-bill redemption, then unwinds."""
+    return np.maximum(s["buffer_usd"], 0.0) + tbill_instant_available(p, s) + unwind_available(p, s)
+
+
+def pay_out(p: dict, s: dict, amount) -> None:
+    """Pay `amount` USD (<= redeem_capacity) out of backing, in waterfall order. Mutates s."""
+    from_buffer = np.minimum(amount, np.maximum(s["buffer_usd"], 0.0))
+    s["buffer_usd"] = s["buffer_usd"] - from_buffer
+    rest = amount - from_buffer
+    from_tbill = np.minimum(rest, tbill_instant_available(p, s))
+    s["tbill_units"] = s["tbill_units"] - safe_div(from_tbill, s["tbill_nav"])
+    s["tbill_instant_used_usd"] = s["tbill_instant_used_usd"] + from_tbill
+    rest = np.maximum(rest - from_tbill, 0.0)
+    # Unwind both crypto sleeves pro rata, keeping each hedged: spot, short and margin shrink together.
+    gross = rest / (1 - p["unwind_cost"])
+    total = crypto_value(s, "btc") + crypto_value(s, "xau")
+    frac = np.clip(safe_div(gross, total), 0.0, 1.0)
+    for a in ("btc", "xau"):
+        for k in (f"{a}_units", f"{a}_short_units", f"{a}_margin_usd"):
+            s[k] = s[k] * (1 - frac)
+    s["unwind_used_usd"] = s["unwind_used_usd"] + gross
+    s["cum_costs"] = s["cum_costs"] + gross - rest
+    s["cum_collateral_out"] = s["cum_collateral_out"] + amount

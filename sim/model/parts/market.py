@@ -1,0 +1,30 @@
+"""The market enters the state: prices, rates, pool depth, oracle health; per-step counters reset."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def p_market(p: dict, s: dict, x: dict) -> dict:
+    """Copy this step's exogenous market into the state and raise the circuit breakers it implies.
+
+    Spec: mint pauses on a stale or deviating oracle; caps are per hour; the T-bill instant
+    redemption limit is per day.
+    """
+    # Parameters
+    dt = p["dt_hours"]
+    # State Variables
+    hour = x["hour"]
+    # Maths
+    oracle_ok = (1 - x["oracle_stale"]) * (x["oracle_deviation_bps"] <= p["max_oracle_deviation_bps"])
+    paused = (1 - oracle_ok) if p["pause_on_stale"] else 0.0
+    new_day = (hour % 24.0) < dt  # the first step of each UTC day
+    return {
+        "btc_usd": x["btc_usd"], "xau_usd": x["xau_usd"], "tbill_yield": x["tbill_yield"],
+        "funding_rate_8h_btc": x["funding_rate_8h_btc"], "funding_rate_8h_xau": x["funding_rate_8h_xau"],
+        "step": s["step"] + 1, "pool_depth": x["pool_depth"], "stress": x["stress"], "tbill_frozen": x["tbill_frozen"],
+        "oracle_ok": oracle_ok, "mint_paused": paused,
+        "redeem_cap_used_usd": 0.0, "mint_cap_used_usd": 0.0,
+        "unwind_used_usd": 0.0,
+        "tbill_instant_used_usd": np.where(new_day, 0.0, s["tbill_instant_used_usd"]),
+        "backstop_day_used_usd": np.where(new_day, 0.0, s["backstop_day_used_usd"]),
+    }

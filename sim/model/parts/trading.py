@@ -1,0 +1,214 @@
+"""The secondary market and the agents who trade on it, in the order they act within a step:
+random retail order flow, institutional exits, retail panic, leveraged loopers (lever, unwind, get
+liquidated), then arbitrageurs closing the gap through the PSM and the Minter."""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model import amm
+from sim.model.parts.common import pay_out, redeem_capacity, safe_div
+
+HOURS_PER_YEAR = 8760.0
+
+# A holder class trades from its own balance; the other side of every pool trade is `float_husd`
+# (pool + LPs + arbitrage inventory), so supply always equals the sum of balances.
+_BALANCE = {"retail": "retail_husd", "institutional": "inst_husd"}
+
+
+def _swap(p, s, amount, sell_husd, sqrt_limit=None):
+    """Swap on the HUSD/USDC pool; sell_husd=True sells HUSD for USDC. Returns (out, used)."""
+    lim = np.where(sell_husd, 0.0, np.inf) if sqrt_limit is None else sqrt_limit
+    out, sp, _fee, used = amm.swap_exact_in(s["pool_sqrt_price"], np.maximum(amount, 0.0), sell_husd, p["curve"],
+                                            s["pool_depth"], p["pool_fee"], sqrt_limit=lim)
+    s["pool_sqrt_price"] = sp
+    return out, used
+
+
+def _trade_class(p, s, cls: str, amount, sell_husd, sqrt_limit=None):
+    """A holder class buys (USDC amount) or sells (HUSD amount) on the pool; records its loss vs par."""
+    out, used = _swap(p, s, amount, sell_husd, sqrt_limit)
+    husd_delta = np.where(sell_husd, -used, out)
+    s[_BALANCE[cls]] = s[_BALANCE[cls]] + husd_delta
+    s["float_husd"] = s["float_husd"] - husd_delta
+    s[f"loss_{cls}"] = s[f"loss_{cls}"] + (used - out)  # HUSD given minus USDC got, or USDC paid minus HUSD got
+
+
+def borrow_apr(p, debt):
+    """Utilization-kinked borrow rate of the USDC lending market."""
+    u = np.clip(safe_div(debt, p["lending_supply"]), 0.0, 1.0)
+    kink = p["borrow_kink"]
+    return (p["borrow_base"] + p["borrow_slope"] * np.minimum(u, kink) / kink
+            + p["borrow_jump"] * np.maximum(u - kink, 0.0) / (1 - kink))
+
+
+def _retail_and_institutions(p, s, x):
+    dt = p["dt_hours"]
+    price = s["pool_sqrt_price"] ** 2
+    # random retail order flow, larger in stress
+    flow = p["retail_noise_step"] * x["flow_noise"] * (1 + x["stress"])
+    sell = flow < 0
+    amount = np.where(sell, np.minimum(-flow, s["retail_husd"]), flow)
+    _trade_class(p, s, "retail", amount, sell)
+
+    # institutions exit early, through the Minter (they have redemption access), within caps
+    price = s["pool_sqrt_price"] ** 2
+    run_step = 1 - (1 - x["run_rate_institutional"]) ** dt
+    want = s["inst_husd"] * (np.where(1 - price > p["inst_exit_discount"], p["inst_exit_step"], 0.0) + run_step)
+    want = np.minimum(want, s["inst_husd"])
+    cap_left = np.maximum(p["redeem_cap_step"] - s["redeem_cap_used_usd"], 0.0)
+    r = np.minimum(want, np.minimum(cap_left, redeem_capacity(p, s) / (1 - p["redeem_fee"])))
+    _redeem(p, s, r)
+    s["inst_husd"] = s["inst_husd"] - r
+    s["float_husd"] = s["float_husd"] + r  # _redeem burns from the float
+    s["loss_institutional"] = s["loss_institutional"] + r * p["redeem_fee"]
+    # what caps did not let through is sold on the pool, but not below their limit price
+    lim = np.sqrt(1 - p["inst_max_pool_discount"])
+    _trade_class(p, s, "institutional", want - r, np.ones_like(want, dtype=bool), sqrt_limit=lim)
+
+    # retail exits late: on a large discount, or after their patience with a depeg runs out, or in a run
+    price = s["pool_sqrt_price"] ** 2
+    panic = (1 - price > p["retail_panic_discount"]) | (s["hours_below"] > p["retail_patience_hours"])
+    run_step = 1 - (1 - x["run_rate_retail"]) ** dt
+    sell_amt = s["retail_husd"] * np.minimum(np.where(panic, p["retail_panic_step"], 0.0) + run_step, 1.0)
+    _trade_class(p, s, "retail", sell_amt, np.ones_like(sell_amt, dtype=bool))
+
+
+def _loopers(p, s):
+    """Leverage grows while staker yield beats the borrow rate and unwinds when it does not.
+
+    The lending market prices sHUSD collateral with a TWAP-like oracle: the pool price at the end of
+    the previous step (`peg_price`), not the intra-step price that arbitrage is about to close.
+    """
+    price = s["peg_price"]
+    sp = safe_div(s["vault_husd"], s["vault_shares"], 1.0)
+    coll = s["looper_shares"] * sp
+    coll_val = coll * price
+    debt = s["looper_debt_usd"]
+    ltv = safe_div(debt, coll_val)
+    spread = s["staker_apr"] - borrow_apr(p, debt)
+    target = np.where(spread > p["loop_min_spread"], p["loop_max_ltv"], np.where(spread < 0, 0.0, ltv))
+    new_ltv = ltv + np.clip(target - ltv, -p["loop_speed_step"], p["loop_speed_step"])
+    up = new_ltv > ltv
+    borrow = np.minimum(np.maximum(new_ltv * coll_val - debt, 0.0) / (1 - new_ltv),
+                        np.maximum(p["lending_supply"] - debt, 0.0))
+    sell = np.minimum(safe_div(np.maximum(debt - new_ltv * coll_val, 0.0) / (1 - new_ltv), price), coll)
+    amount = np.where(up, borrow, np.where(new_ltv < ltv, sell, 0.0))
+    out, used = _swap(p, s, amount, ~up)
+    husd_in = np.where(up, out, -used)  # HUSD into the loopers' vault position
+    usdc = np.where(up, used, out)  # USDC borrowed and spent, or received and repaid
+    s["looper_shares"] = s["looper_shares"] + safe_div(husd_in, sp)
+    s["vault_shares"] = s["vault_shares"] + safe_div(husd_in, sp)
+    s["vault_husd"] = s["vault_husd"] + husd_in
+    s["float_husd"] = s["float_husd"] - husd_in
+    s["looper_debt_usd"] = np.maximum(debt + np.where(up, usdc, -usdc), 0.0)
+    s["loss_loopers"] = s["loss_loopers"] + (used - out)
+
+    # liquidation at the oracle price; liquidators seize with a bonus and sell into the pool
+    coll = s["looper_shares"] * sp
+    debt = s["looper_debt_usd"]
+    liq = (debt > 0) & (safe_div(debt, coll * price) > p["loop_liq_ltv"])
+    repay = np.where(liq, p["loop_close_factor"] * debt, 0.0)
+    seize = np.minimum(safe_div(repay * (1 + p["loop_liq_bonus"]), price), coll)
+    s["looper_shares"] = s["looper_shares"] - safe_div(seize, sp)
+    s["vault_shares"] = s["vault_shares"] - safe_div(seize, sp)
+    s["vault_husd"] = s["vault_husd"] - seize
+    s["looper_debt_usd"] = debt - repay
+    s["loss_loopers"] = s["loss_loopers"] + (seize - repay)
+    s["looper_liquidated_usd"] = s["looper_liquidated_usd"] + seize
+    s["float_husd"] = s["float_husd"] + seize
+    _swap(p, s, seize, np.ones_like(seize, dtype=bool))  # the liquidator's sale; proceeds are theirs
+
+
+def _redeem(p, s, husd):
+    """Burn HUSD from the float through the Minter; the redeemer gets USD less the fee."""
+    pay_out(p, s, husd * (1 - p["redeem_fee"]))
+    s["supply"] = s["supply"] - husd
+    s["burned_husd"] = s["burned_husd"] + husd
+    s["float_husd"] = s["float_husd"] - husd
+    s["redeemed_usd"] = s["redeemed_usd"] + husd
+    s["redeem_cap_used_usd"] = s["redeem_cap_used_usd"] + husd
+
+
+def _buy_to(p, s, target_price, budget_husd):
+    """Arbitrageur buys HUSD on the pool up to `target_price`, at most about `budget_husd` of it."""
+    st = np.sqrt(target_price)
+    a0, a1, _ = amm.amounts_to_reach(s["pool_sqrt_price"], st, p["curve"], s["pool_depth"], p["pool_fee"])
+    need_out, need_in = np.maximum(-a0, 0.0), np.maximum(a1, 0.0)
+    usdc = np.where(need_out > budget_husd, need_in * safe_div(budget_husd, need_out), need_in)
+    worth = usdc * np.maximum(target_price - s["pool_sqrt_price"] ** 2, 0.0) / 2 > p["arb_gas_usd"]
+    out, _used = _swap(p, s, np.where(worth, usdc, 0.0), np.zeros_like(usdc, dtype=bool), sqrt_limit=st)
+    return np.minimum(out, budget_husd)
+
+
+def _sell_to(p, s, target_price, budget_husd):
+    """Arbitrageur sells freshly minted HUSD down to `target_price`; returns HUSD minted for it."""
+    st = np.sqrt(target_price)
+    a0, _a1, _ = amm.amounts_to_reach(s["pool_sqrt_price"], st, p["curve"], s["pool_depth"], p["pool_fee"])
+    m = np.minimum(np.maximum(a0, 0.0), budget_husd)
+    worth = m * np.maximum(s["pool_sqrt_price"] ** 2 - target_price, 0.0) / 2 > p["arb_gas_usd"]
+    m = np.where(worth, m, 0.0)
+    _swap(p, s, m, np.ones_like(m, dtype=bool), sqrt_limit=st)
+    return m
+
+
+def _arbitrage(p, s):
+    edge = p["arb_edge"]
+    if p["psm_enabled"]:
+        # below the peg: buy on the pool, swap HUSD for USDC in the PSM (limited by its USDC)
+        r = _buy_to(p, s, 1 - p["psm_fee"] - edge, safe_div(s["psm_usdc"], 1 - p["psm_fee"]))
+        paid = r * (1 - p["psm_fee"])
+        s["psm_usdc"] = s["psm_usdc"] - paid
+        s["psm_minted"] = np.maximum(s["psm_minted"] - r, 0.0)
+        s["supply"] = s["supply"] - r
+        s["burned_husd"] = s["burned_husd"] + r
+        s["float_husd"] = s["float_husd"] - r
+        s["redeemed_usd"] = s["redeemed_usd"] + r
+        s["cum_collateral_out"] = s["cum_collateral_out"] + paid
+    # below the peg: buy on the pool and redeem through the Minter within the hourly cap
+    cap_left = np.maximum(p["redeem_cap_step"] - s["redeem_cap_used_usd"], 0.0)
+    budget = np.minimum(cap_left, redeem_capacity(p, s) / (1 - p["redeem_fee"]))
+    r = _buy_to(p, s, 1 - p["redeem_fee"] - edge, budget)
+    _redeem(p, s, r)
+    if p["psm_enabled"]:
+        # above the peg: USDC into the PSM for HUSD (up to its ceiling), sold on the pool
+        m = _sell_to(p, s, 1 + p["psm_fee"] + edge, np.maximum(p["psm_ceiling"] - s["psm_minted"], 0.0))
+        paid = safe_div(m, 1 - p["psm_fee"])
+        s["psm_usdc"] = s["psm_usdc"] + paid
+        s["psm_minted"] = s["psm_minted"] + m
+        s["supply"] = s["supply"] + m
+        s["minted_husd"] = s["minted_husd"] + m
+        s["float_husd"] = s["float_husd"] + m
+        s["cum_collateral_in"] = s["cum_collateral_in"] + paid
+    # above the peg: mint through the Minter (not while paused) within the cap, sell on the pool
+    cap_left = np.where(s["mint_paused"] > 0, 0.0, np.maximum(p["mint_cap_step"] - s["mint_cap_used_usd"], 0.0))
+    m = _sell_to(p, s, 1 + p["mint_fee"] + edge, cap_left)
+    paid = safe_div(m, 1 - p["mint_fee"])
+    s["buffer_usd"] = s["buffer_usd"] + paid
+    s["supply"] = s["supply"] + m
+    s["minted_husd"] = s["minted_husd"] + m
+    s["mint_cap_used_usd"] = s["mint_cap_used_usd"] + m
+    s["cum_collateral_in"] = s["cum_collateral_in"] + paid
+    # minted HUSD went into the pool (sold) or stays in arbitrage inventory: both are float
+    s["float_husd"] = s["float_husd"] + m
+
+
+TRADING_VARS = ("pool_sqrt_price", "retail_husd", "inst_husd", "float_husd", "loss_retail", "loss_institutional",
+                "loss_loopers", "looper_shares", "vault_shares", "vault_husd", "looper_debt_usd",
+                "looper_liquidated_usd", "supply", "burned_husd", "minted_husd", "redeemed_usd", "redeem_cap_used_usd",
+                "mint_cap_used_usd", "psm_usdc", "psm_minted", "buffer_usd", "tbill_units", "tbill_instant_used_usd",
+                "btc_units", "btc_short_units", "btc_margin_usd", "xau_units", "xau_short_units", "xau_margin_usd",
+                "unwind_used_usd", "cum_costs", "cum_collateral_out", "cum_collateral_in", "hours_below")
+
+
+def p_trading(p: dict, s: dict, x: dict) -> dict:
+    """Spec: retail trade only on the pool and exit late; institutions exit early at small discounts;
+    loopers lever and unwind through the pool; arbitrageurs mint/redeem when the spread beats fee +
+    gas, within caps; the PSM swaps 1:1 less its fee up to its ceiling."""
+    o = dict(s)
+    _retail_and_institutions(p, o, x)
+    _loopers(p, o)
+    if p["arb_enabled"]:
+        _arbitrage(p, o)
+    below = o["pool_sqrt_price"] ** 2 < p["depeg_threshold"]
+    o["hours_below"] = np.where(below, s["hours_below"] + p["dt_hours"], 0.0)
+    return {k: o[k] for k in TRADING_VARS}

@@ -1,0 +1,76 @@
+"""State variables of the protocol and its market, and the genesis state of a scenario.
+
+Every value is a float (or an array over runs in the batched engine). Money in dollars; units
+named where they are not (`btc_units`, `*_shares`, `hyb_*` token counts).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import Scenario
+from sim.model.params import make_params
+
+MARKET_VARS = ("btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "pool_depth",
+               "stress", "oracle_ok", "mint_paused", "tbill_frozen")
+
+# Cumulative dollar flows: backing + reserve fund changes by exactly these (the value ledger).
+LEDGER_VARS = ("cum_collateral_in", "cum_collateral_out", "cum_yield", "cum_funding", "cum_basis", "cum_hedge_pnl",
+               "cum_spot_pnl", "cum_costs", "cum_venue_loss", "cum_backstop_in")
+
+
+def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
+    """The state at hour 0: backing equals supply, split by target weights; holders by their shares."""
+    prm = make_params(sc)
+    m = sc.market.stochastic
+    # the market at hour 0 is the same for every run (paths start from one point)
+    btc = float(x0["btc_usd"]) if x0 else m.btc_usd_start
+    xau = float(x0["xau_usd"]) if x0 else m.xau_usd_start
+    y = float(x0["tbill_yield"]) if x0 else m.tbill_yield_start
+    f_btc = float(x0["funding_rate_8h_btc"]) if x0 else m.calm.funding_mean_8h_btc
+    f_xau = float(x0["funding_rate_8h_xau"]) if x0 else m.calm.funding_mean_8h_xau
+    depth = float(x0["pool_depth"]) if x0 else 1.0
+    S = sc.protocol.initial_supply_usd
+    psm = min(sc.protocol.psm.initial_usdc_usd, S) if sc.protocol.psm.enabled else 0.0
+    rest = S - psm
+    im = prm["initial_margin"]
+    btc_units = prm["w_btc"] * rest / (btc * (1 + im))
+    xau_units = prm["w_xau"] * rest / (xau * (1 + im))
+    ag = sc.agents
+    staker_husd = ag.stakers.share_of_supply * S
+    looper_husd = ag.loopers.collateral_share_of_supply * S
+    vault = staker_husd + looper_husd
+    inst, retail = ag.institutional.share_of_supply * S, ag.retail.share_of_supply * S
+    # Staker APR the market expects at the start: sleeve yields on the whole book, to stakers' share.
+    book_apr = (prm["w_tbill"] * y + (prm["w_btc"] * f_btc + prm["w_xau"] * f_xau) * 3 * 365)
+    staker_apr = book_apr * prm["staker_share"] * S / max(vault, 1.0)
+    s = {
+        "btc_usd": btc, "xau_usd": xau, "tbill_yield": y, "funding_rate_8h_btc": f_btc, "funding_rate_8h_xau": f_xau,
+        "pool_depth": depth, "stress": 0.0, "oracle_ok": 1.0, "mint_paused": 0.0, "tbill_frozen": 0.0,
+        # supply and collateral
+        "supply": S, "minted_husd": S, "burned_husd": 0.0, "redeemed_usd": 0.0,
+        "tbill_units": prm["w_tbill"] * rest, "tbill_nav": 1.0, "tbill_pending_usd": 0.0, "tbill_pending_due_hour": 0.0,
+        "tbill_instant_used_usd": 0.0,
+        "btc_units": btc_units, "btc_short_units": btc_units, "btc_margin_usd": im * btc_units * btc,
+        "xau_units": xau_units, "xau_short_units": xau_units, "xau_margin_usd": im * xau_units * xau,
+        "buffer_usd": prm["w_buffer"] * rest, "psm_usdc": psm, "psm_minted": psm,
+        "reserve_fund_usd": sc.protocol.reserve.initial_usd, "reserve_drawn_usd": 0.0, "reserve_added_usd": 0.0,
+        "hyb_sqrt_price": float(np.sqrt(sc.pool.hyb_price_start)), "hyb_sold": 0.0, "backstop_day_used_usd": 0.0,
+        "vault_husd": vault, "vault_shares": vault, "staker_shares": staker_husd, "looper_shares": looper_husd,
+        "staker_apr": staker_apr, "staker_rewards_usd": 0.0,
+        "pool_sqrt_price": 1.0, "step": 0.0,
+        "redeem_cap_used_usd": 0.0, "mint_cap_used_usd": 0.0, "unwind_used_usd": 0.0,
+        # holders (HUSD); float_husd = pool + LPs + arbitrage inventory
+        "inst_husd": inst, "retail_husd": retail, "looper_debt_usd": ag.loopers.initial_ltv * looper_husd,
+        "float_husd": S - inst - retail - vault,
+        # realised losses against par (negative = gain), per holder class
+        "loss_institutional": 0.0, "loss_retail": 0.0, "loss_loopers": 0.0,
+        "looper_liquidated_usd": 0.0, "hedge_liquidations": 0.0, "hours_below": 0.0,
+        # derived, refreshed every step
+        "peg_price": 1.0, "backing_usd": S, "backing_ratio": 1.0, "hyb_price": sc.pool.hyb_price_start,
+        "share_price": 1.0, "looper_ltv": ag.loopers.initial_ltv, "borrow_apr": 0.0, "net_delta_usd": 0.0,
+    }
+    s.update({k: 0.0 for k in LEDGER_VARS})
+    return s
+
+
+STATE_VARS = tuple(genesis_state(Scenario(name="_")).keys())
