@@ -1,0 +1,1 @@
+"""Helpers shared by the Ape contract tests (mirror the contracts' constants and accounting)."""
