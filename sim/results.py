@@ -1,0 +1,109 @@
+"""Writing results: atomically (temp file + rename), with a manifest that makes them reproducible."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+VERSIONED_PACKAGES = ("tripod", "numpy", "pandas", "pydantic", "cadCAD", "pyarrow", "matplotlib")
+
+
+def package_versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit() -> str | None:
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                           cwd=Path(__file__).resolve().parent)
+        return r.stdout.strip() or None if r.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write to a temp file in the same directory, fsync, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "w" if isinstance(data, str) else "wb"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class Result:
+    """One simulation: its scenario, trajectories, metrics and provenance."""
+
+    scenario: object
+    trajectory: object
+    metrics: dict
+    manifest: dict
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """One row per run x timestep."""
+        if self._frame is None:
+            self._frame = self.trajectory.to_frame()
+        return self._frame
+
+    def write(self, out_dir: str | Path, report: bool = True) -> Path:
+        from sim.report import render
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_parquet(out / "trajectories.parquet", self.frame)
+        atomic_write(out / "metrics.json", json.dumps(self.metrics, indent=2, default=_json_default) + "\n")
+        atomic_write(out / "scenario.json", self.scenario.model_dump_json(indent=2) + "\n")
+        if report:
+            atomic_write(out / "report.html", render(self.trajectory, self.metrics, self.manifest, self.scenario))
+        # the manifest goes last: its presence says the directory is complete
+        atomic_write(out / "manifest.json", json.dumps(self.manifest, indent=2, default=_json_default) + "\n")
+        return out
+
+
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def command_line() -> str:
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
