@@ -10,8 +10,9 @@ import {ZeroAddress} from "./Errors.sol";
 /// @title HedgeLedger: the off-chain short perp legs, reported on chain
 /// @notice An operator reports each hedge (short notional, margin, unrealized PnL, venue). The net
 /// delta of a hedged sleeve is spot value in custody minus short notional; it must stay within
-/// `maxDriftBps` of the spot value plus a fixed `driftBufferUsd`. Backing is the on-chain collateral in
-/// custody (all assets tracked here, hedged or not) plus the hedge equity (margin + PnL) at the venues.
+/// `maxDriftBps` of the spot value plus a fixed `driftBufferUsd`. Backing is the on-chain collateral held
+/// by the custodians (Minter, PSM; every tracked asset, hedged or not) plus the hedge equity
+/// (margin + PnL) at the venues. The reserve fund is deliberately not backing: it is first-loss capital.
 contract HedgeLedger is AccessControl, IHedgeLedger {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     uint256 internal constant BPS = 10_000;
@@ -26,7 +27,8 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
     }
 
     IOracleRouter public oracle;
-    address public custody;
+    address[] internal _custodians;
+    mapping(address => bool) public isCustodian;
     uint256 public maxDriftBps;
     uint256 public driftBufferUsd;
 
@@ -48,18 +50,18 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
     );
     event DeltaDriftBreached(bytes32 indexed market, int256 netDelta, uint256 bound);
     event DriftBoundSet(uint256 maxDriftBps, uint256 driftBufferUsd);
-    event CustodySet(address indexed custody);
+    event CustodianAdded(address indexed custodian);
+    event CustodianRemoved(address indexed custodian);
     event OracleSet(address indexed oracle);
 
     constructor(address admin, IOracleRouter oracle_, address custody_, uint256 maxDriftBps_, uint256 driftBufferUsd_) {
         if (admin == address(0) || address(oracle_) == address(0) || custody_ == address(0)) revert ZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         oracle = oracle_;
-        custody = custody_;
         maxDriftBps = maxDriftBps_;
         driftBufferUsd = driftBufferUsd_;
         emit OracleSet(address(oracle_));
-        emit CustodySet(custody_);
+        _addCustodian(custody_);
         emit DriftBoundSet(maxDriftBps_, driftBufferUsd_);
     }
 
@@ -88,10 +90,29 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
         emit DriftBoundSet(maxDriftBps_, driftBufferUsd_);
     }
 
-    function setCustody(address custody_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (custody_ == address(0)) revert ZeroAddress();
-        custody = custody_;
-        emit CustodySet(custody_);
+    function addCustodian(address custodian) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (custodian == address(0)) revert ZeroAddress();
+        _addCustodian(custodian);
+    }
+
+    function removeCustodian(address custodian) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (!isCustodian[custodian]) return;
+        isCustodian[custodian] = false;
+        for (uint256 i = 0; i < _custodians.length; i++) {
+            if (_custodians[i] == custodian) {
+                _custodians[i] = _custodians[_custodians.length - 1];
+                _custodians.pop();
+                break;
+            }
+        }
+        emit CustodianRemoved(custodian);
+    }
+
+    function _addCustodian(address custodian) internal {
+        if (isCustodian[custodian]) return;
+        isCustodian[custodian] = true;
+        _custodians.push(custodian);
+        emit CustodianAdded(custodian);
     }
 
     function setOracle(IOracleRouter oracle_) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -127,8 +148,15 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
         return marketOf[asset] != bytes32(0);
     }
 
+    /// @notice Units of `asset` held by all custodians.
+    function custodyBalance(address asset) public view returns (uint256 bal) {
+        for (uint256 i = 0; i < _custodians.length; i++) {
+            bal += IERC20(asset).balanceOf(_custodians[i]);
+        }
+    }
+
     function spotValue(address asset) public view returns (uint256) {
-        uint256 bal = IERC20(asset).balanceOf(custody);
+        uint256 bal = custodyBalance(asset);
         if (bal == 0) return 0;
         return bal * oracle.price(asset) / 10 ** IERC20Metadata(asset).decimals();
     }
@@ -172,6 +200,10 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
     /// @notice The parts of the backing, for accounting checks: (collateral, hedge equity).
     function backingBreakdown() external view returns (uint256 collateral, int256 equity) {
         return (collateralValue(), hedgeEquity());
+    }
+
+    function custodians() external view returns (address[] memory) {
+        return _custodians;
     }
 
     function assets() external view returns (address[] memory) {

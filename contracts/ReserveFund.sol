@@ -61,7 +61,7 @@ contract ReserveFund is AccessControl, ReentrancyGuard {
         return used >= cap ? 0 : cap - used;
     }
 
-    function balance(address token) external view returns (uint256) {
+    function holdings(address token) external view returns (uint256) {
         return IERC20(token).balanceOf(address(this));
     }
 

@@ -261,6 +261,7 @@ def deploy_protocol(admin, params: dict | None = None, roles: dict[str, list] | 
     for sym in params["tokens"]:
         p.ledger.trackAsset(p.tokens[sym], **tx)
     p.minter.setHedgeLedger(p.ledger, **tx)
+    p.ledger.addCustodian(p.psm, **tx)
     p.reserve.setPayoutLimit(p.usdc, p.units("USDC", params["reserve"]["max_payout_per_day_usdc"]), **tx)
 
     # Uniswap v3: the real factory, then pools.

@@ -24,11 +24,11 @@ def check_supply_accounting(husd) -> None:
 def check_backing_is_sum_of_parts(protocol) -> None:
     """HedgeLedger.totalBacking == sum over sleeves of custody balance x price + hedge equity."""
     ledger = protocol.ledger
-    custody = ledger.custody()
+    custodians = ledger.custodians()
     collateral = 0
     for asset in ledger.assets():
         token = next(t for t in protocol.tokens.values() if t.address == asset)
-        bal = token.balanceOf(custody)
+        bal = sum(token.balanceOf(c) for c in custodians)
         if bal:
             collateral += bal * protocol.oracle.price(token) // 10 ** int(token.decimals())
     equity = 0
