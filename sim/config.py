@@ -470,7 +470,7 @@ class Scenario(Strict):
         return self.model_validate({**self.model_dump(mode="python"), **kw})
 
 
-def _format_validation_error(err: ValidationError) -> list[str]:
+def format_validation_error(err: ValidationError) -> list[str]:
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -489,7 +489,7 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(source, _format_validation_error(err)) from None
+        raise ScenarioError(source, format_validation_error(err)) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -5,7 +5,9 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from sim.config import Scenario, ScenarioError, load_scenario
+from pydantic import ValidationError
+
+from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.engines import ENGINES, run_engine
 from sim.markets import build_market
 from sim.metrics import compute_metrics
@@ -38,8 +40,8 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     if overrides:
         try:
             sc = sc.with_overrides(**overrides)
-        except Exception as err:  # pydantic names the field
-            raise ScenarioError("command line", [str(err).splitlines()[1] if "\n" in str(err) else str(err)]) from None
+        except ValidationError as err:
+            raise ScenarioError("command line", format_validation_error(err)) from None
     if engine not in ENGINES:
         raise ScenarioError("--engine", [f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}"])
     started = time.time()

@@ -1,0 +1,118 @@
+"""End-to-end: a designer runs the `tripod` command the way the README says, and reads the outputs."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+TRIPOD = shutil.which("tripod", path=str(Path(sys.executable).parent)) or "tripod"
+
+
+def tripod(*args, cwd=None):
+    env = {**os.environ, "CI": "1"}
+    return subprocess.run([TRIPOD, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def crash_run(tmp_path_factory, root):
+    out = tmp_path_factory.mktemp("crash")
+    r = tripod("run", root / "scenarios" / "btc-crash.yaml", "--runs", 6, "--seed", 11, "--out", out)
+    assert r.returncode == 0, r.stderr
+    return out, r
+
+
+def test_run__writes_every_promised_file_metric_and_column(crash_run):
+    out, r = crash_run
+    for f in ("trajectories.parquet", "metrics.json", "report.html", "manifest.json"):
+        assert (out / f).exists(), f
+    m = json.loads((out / "metrics.json").read_text())
+    for k in ("depeg_probability", "max_depeg_bps", "hours_below_threshold", "time_to_repeg_hours",
+              "insolvency_probability", "min_backing_ratio", "reserve_depletion_probability", "reserve_fund_min_usd",
+              "redeemed_usd", "staker_apy", "hyb_drawdown", "losses_by_class_usd"):
+        assert k in m, k
+    assert set(m["max_depeg_bps"]) >= {"p50", "p95", "p99", "max"}
+    assert set(m["losses_by_class_usd"]) == {"reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers"}
+    t = pd.read_parquet(out / "trajectories.parquet")
+    for c in ("run", "timestep", "hour", "peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd",
+              "btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "hyb_price"):
+        assert c in t.columns, c
+    assert t["run"].nunique() == 6 and len(t) == 6 * 721
+    assert "depeg probability" in r.stdout
+
+
+def test_run__manifest_makes_it_reproducible(crash_run):
+    out, _ = crash_run
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["seed"] == 11 and man["runs"] == 6 and len(man["config_hash"]) == 16
+    assert man["versions"]["numpy"] and man["versions"]["cadCAD"] and man["command"].startswith("tripod run")
+
+
+def test_run__report_is_self_contained(crash_run):
+    html = (crash_run[0] / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 6
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_run__same_seed_twice__identical_trajectories(crash_run, tmp_path, root):
+    r = tripod("run", root / "scenarios" / "btc-crash.yaml", "--runs", 6, "--seed", 11, "--out", tmp_path)
+    assert r.returncode == 0
+    a = pd.read_parquet(crash_run[0] / "trajectories.parquet")
+    b = pd.read_parquet(tmp_path / "trajectories.parquet")
+    assert a.equals(b)
+
+
+def test_run__shipped_name__resolves(tmp_path):
+    r = tripod("run", "venue-failure", "--runs", 2, "--out", tmp_path / "v")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "v" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("mutate,field", [
+    (lambda d: d["protocol"].__setitem__("initial_supply_usd", "lots"), "initial_supply_usd"),
+    (lambda d: d["protocol"]["caps"].__setitem__("redeem_cap_usd_per_hour", -1), "redeem_cap_usd_per_hour"),
+    (lambda d: d["protocol"]["weights"].__setitem__("btc", 0.9), "weights"),
+    (lambda d: d.__setitem__("colour", "blue"), "colour"),
+    (lambda d: d.__setitem__("market", {"source": "historical"}), "historical"),
+])
+def test_run__malformed_scenario__one_clear_line_naming_the_field(mutate, field, tmp_path, root):
+    d = yaml.safe_load((root / "scenarios" / "baseline.yaml").read_text())
+    mutate(d)
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(d))
+    r = tripod("run", f, "--runs", 2, "--out", tmp_path / "o")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr + r.stdout
+    assert field in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+def test_run__missing_file_and_bad_engine__clear_errors(tmp_path):
+    r = tripod("run", tmp_path / "nope.yaml")
+    assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
+    r = tripod("run", "baseline", "--runs", "0")
+    assert r.returncode == 2 and "runs" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_scenarios_and_validate(root):
+    r = tripod("scenarios")
+    assert r.returncode == 0
+    names = [line.split()[0] for line in r.stdout.splitlines()]
+    assert {"baseline", "btc-crash", "funding-drought", "venue-failure", "bank-run", "historical-2022"} <= set(names)
+    r = tripod("validate", root / "scenarios" / "bank-run.yaml")
+    assert r.returncode == 0 and "ok" in r.stdout
+
+
+@pytest.mark.slow
+def test_run__cadcad_engine__same_numbers_as_batch(tmp_path, root):
+    args = ("run", root / "scenarios" / "venue-failure.yaml", "--runs", 2, "--seed", 3)
+    assert tripod(*args, "--engine", "cadcad", "--out", tmp_path / "c").returncode == 0
+    assert tripod(*args, "--engine", "batch", "--out", tmp_path / "b").returncode == 0
+    c = pd.read_parquet(tmp_path / "c" / "trajectories.parquet")
+    b = pd.read_parquet(tmp_path / "b" / "trajectories.parquet")
+    pd.testing.assert_frame_equal(c, b, rtol=1e-9, atol=1e-9)
