@@ -46,8 +46,15 @@ def repeg_times(price: np.ndarray, threshold: float, repeg_level: float, step_ho
     return np.array(done), censored
 
 
-def compute_metrics(d: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float) -> dict:
-    """Summaries over runs of a trajectory's arrays (each (T + 1, R))."""
+# The time series the metrics need; everything else is read from the final state.
+METRIC_SERIES = ("peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd", "share_price", "hyb_price")
+
+
+def compute_metrics(d: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float,
+                    final: dict[str, np.ndarray] | None = None) -> dict:
+    """Summaries over runs. `d` maps at least METRIC_SERIES to (T + 1, R) arrays; `final` is the state
+    after the last step, (R,) per variable (taken from `d` when it holds every variable)."""
+    end = final if final is not None else {k: v[-1] for k, v in d.items()}
     T = d["peg_price"].shape[0] - 1
     hours = T * step_hours
     price = d["peg_price"]
@@ -66,7 +73,6 @@ def compute_metrics(d: dict[str, np.ndarray], step_hours: float, threshold: floa
     hyb_dd = 1 - d["hyb_price"].min(axis=0) / d["hyb_price"][0]
 
     # Whoever still holds HUSD at the end holds a claim on (backing + reserve): a shortfall is theirs.
-    end = {k: v[-1] for k, v in d.items()}
     haircut = np.maximum(0.0, 1.0 - (backing(end) + end["reserve_fund_usd"]) / end["supply"])
     staker_husd = end["staker_shares"] * end["share_price"]
     looper_equity_husd = end["looper_shares"] * end["share_price"]
@@ -79,8 +85,8 @@ def compute_metrics(d: dict[str, np.ndarray], step_hours: float, threshold: floa
         "loopers": end["loss_loopers"] + haircut * looper_equity_husd,
     }
     # reserve runway: end balance over the average daily net outflow (None when the reserve grew)
-    net_out_per_day = (d["reserve_drawn_usd"][-1] - d["reserve_added_usd"][-1]) / (hours / 24)
-    runway = np.where(net_out_per_day > 0, d["reserve_fund_usd"][-1] / np.maximum(net_out_per_day, 1e-9), np.inf)
+    net_out_per_day = (end["reserve_drawn_usd"] - end["reserve_added_usd"]) / (hours / 24)
+    runway = np.where(net_out_per_day > 0, end["reserve_fund_usd"] / np.maximum(net_out_per_day, 1e-9), np.inf)
 
     return {
         "runs": int(price.shape[1]),
@@ -97,14 +103,14 @@ def compute_metrics(d: dict[str, np.ndarray], step_hours: float, threshold: floa
         "reserve_depletion_probability": float(depleted.mean()),
         "reserve_fund_min_usd": _q(d["reserve_fund_usd"].min(axis=0), {"p5": 0.05, "p50": 0.5}),
         "reserve_runway_days": _q(runway, {"p5": 0.05, "p50": 0.5}),
-        "redeemed_usd": {"mean": float(d["redeemed_usd"][-1].mean())},
+        "redeemed_usd": {"mean": float(end["redeemed_usd"].mean())},
         "staker_apy": {"mean": float(staker_apy.mean()), **_q(staker_apy, {"p5": 0.05, "p50": 0.5})},
-        "staker_rewards_usd": {"mean": float(d["staker_rewards_usd"][-1].mean())},
+        "staker_rewards_usd": {"mean": float(end["staker_rewards_usd"].mean())},
         "hyb_drawdown": _q(hyb_dd, {"p50": 0.5, "p95": 0.95}),
         "losses_by_class_usd": {k: float(np.mean(v)) for k, v in losses.items()},
-        "hedge_liquidation_probability": float((d["hedge_liquidations"][-1] > 0).mean()),
-        "looper_liquidated_usd": {"mean": float(d["looper_liquidated_usd"][-1].mean())},
-        "protocol_costs_usd": {"mean": float((d["cum_costs"][-1] + d["cum_venue_loss"][-1]).mean())},
-        "funding_income_usd": {"mean": float(d["cum_funding"][-1].mean())},
+        "hedge_liquidation_probability": float((end["hedge_liquidations"] > 0).mean()),
+        "looper_liquidated_usd": {"mean": float(end["looper_liquidated_usd"].mean())},
+        "protocol_costs_usd": {"mean": float((end["cum_costs"] + end["cum_venue_loss"]).mean())},
+        "funding_income_usd": {"mean": float(end["cum_funding"].mean())},
         "supply_change": {"mean": float((supply[-1] / supply[0] - 1).mean())},
     }

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.engines import ENGINES, run_engine
 from sim.markets import build_market
-from sim.metrics import compute_metrics
+from sim.metrics import METRIC_SERIES, compute_metrics
 from sim.model.params import make_params
 from sim.model.state import genesis_state
 from sim.results import Result, command_line, git_commit, package_versions
@@ -33,8 +33,12 @@ def shipped_scenarios() -> list[tuple[str, Scenario]]:
 
 
 def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, engine: str = "batch",
-        progress: bool = False) -> Result:
-    """Simulate `runs` runs of a scenario from `seed` and compute its risk figures."""
+        progress: bool = False, record: str = "all") -> Result:
+    """Simulate `runs` runs of a scenario from `seed` and compute its risk figures.
+
+    record="all" keeps every state variable's time series (what `tripod run` writes);
+    record="metrics" keeps only the series the metrics need, for large batches and sweeps.
+    """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(resolve_scenario(scenario))
     overrides = {k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None}
     if overrides:
@@ -48,8 +52,11 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     paths = build_market(sc, sc.runs, sc.seed)
     params = make_params(sc)
     genesis = genesis_state(sc, paths.inputs(0, 0))
-    traj = run_engine(engine, params, genesis, paths, progress=progress)
-    metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level)
+    if record not in ("all", "metrics"):
+        raise ValueError("record must be 'all' or 'metrics'")
+    traj = run_engine(engine, params, genesis, paths, progress=progress,
+                      record=METRIC_SERIES if record == "metrics" else None)
+    metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final)
     manifest = {
         "scenario": sc.name,
         "seed": sc.seed,

@@ -6,13 +6,19 @@ from sim.engines.common import Trajectory
 ENGINES = ("cadcad", "batch")
 
 
-def run_engine(name: str, params: dict, genesis: dict, paths, progress: bool = False) -> Trajectory:
+def run_engine(name: str, params: dict, genesis: dict, paths, progress: bool = False,
+               record: tuple[str, ...] | None = None) -> Trajectory:
+    """Advance the model over `paths`. `record` limits which variables keep a full time series
+    (the batch engine then holds only those; the final state is always complete)."""
     if name == "cadcad":
         from sim.engines.cadcad_engine import run_cadcad
-        return run_cadcad(params, genesis, paths, progress=progress)
+        traj = run_cadcad(params, genesis, paths, progress=progress)
+        if record:
+            traj.data = {k: traj.data[k] for k in record}
+        return traj
     if name == "batch":
         from sim.engines.batch import run_batch
-        return run_batch(params, genesis, paths, progress=progress)
+        return run_batch(params, genesis, paths, progress=progress, record=record)
     raise ValueError(f"unknown engine {name!r}; choose one of {ENGINES}")
 
 

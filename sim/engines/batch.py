@@ -29,4 +29,4 @@ def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record
                 state[k] = np.broadcast_to(np.asarray(v, dtype=float), (R,))
         for k in keys:
             data[k][t] = state[k]
-    return Trajectory(runs=paths.runs, step_hours=paths.step_hours, data=data)
+    return Trajectory(runs=paths.runs, step_hours=paths.step_hours, data=data, final=dict(state))

@@ -11,7 +11,12 @@ import pandas as pd
 class Trajectory:
     runs: np.ndarray  # run ids, shape (R,)
     step_hours: float
-    data: dict[str, np.ndarray]  # variable -> (steps + 1, R)
+    data: dict[str, np.ndarray]  # recorded variable -> (steps + 1, R)
+    final: dict[str, np.ndarray] | None = None  # every variable after the last step -> (R,)
+
+    def __post_init__(self):
+        if self.final is None:
+            self.final = {k: v[-1] for k, v in self.data.items()}
 
     @property
     def steps(self) -> int:
@@ -30,6 +35,3 @@ class Trajectory:
             cols[k] = v.reshape(-1)
         return pd.DataFrame(cols).sort_values(["run", "timestep"], kind="stable").reset_index(drop=True)
 
-
-def policy_inputs(paths, t: int, col):
-    return paths.inputs(t, col)

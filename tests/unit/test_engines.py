@@ -54,3 +54,10 @@ def test_import_sim__does_not_import_ape_web3_or_cadcad():
     code = "import sys, sim; print(sorted(m for m in ('ape', 'web3', 'cadCAD') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_run__recording_only_metric_series__same_metrics(small):
+    full = sim.run(small)
+    lean = sim.run(small, record="metrics")
+    assert lean.metrics == full.metrics
+    assert set(lean.trajectory.data) < set(full.trajectory.data)
