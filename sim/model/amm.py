@@ -93,6 +93,14 @@ class Curve:
         return self.seg_L.size
 
     @property
+    def liquid_span(self) -> tuple[float, float]:
+        """Lowest and highest sqrt price with liquidity (any positive depth factor keeps them)."""
+        idx = np.flatnonzero(self.seg_L > 0)
+        if idx.size == 0:
+            return np.inf, -np.inf
+        return float(self.bounds[idx[0]]), float(self.bounds[idx[-1] + 1])
+
+    @property
     def price_bounds(self) -> np.ndarray:
         """Segment boundaries as prices (USDC per HUSD)."""
         return self.bounds**2
@@ -241,10 +249,14 @@ def swap_exact_in(
     if np.any(a < 0):
         raise ValueError("amount_in must be >= 0")
     shape = s.shape
-    L = _seg_liquidity(curve, d)
     b = curve.bounds
     s = s.copy()
-    s_floor, s_cap = _liquid_span(curve, L)
+    if np.any(d < 0):
+        raise ValueError("depth must be >= 0")
+    if np.all(d > 0):  # depth scales L but cannot empty a segment: the liquid span is the curve's own
+        s_floor, s_cap = curve.liquid_span
+    else:
+        s_floor, s_cap = _liquid_span(curve, _seg_liquidity(curve, d))
     no_lim = np.isnan(lim)
     # the price may not go below lo_clamp (selling) nor above hi_clamp (buying)
     lo_clamp = np.maximum(s_floor, np.where(no_lim, 0.0, lim))
@@ -254,11 +266,17 @@ def swap_exact_in(
     rem = net.copy()
     spent = np.zeros(shape)  # net input consumed, summed directly (net - rem would cancel)
     out = np.zeros(shape)
+    # Segments are walked only where some run can still trade: from the highest (lowest) segment a
+    # seller (buyer) sits in, stopping once every run is filled. A skipped segment would change
+    # nothing, so the numbers equal a walk over all K (and a scalar call equals an array call).
+    sell, buy = z & (rem > 0), ~z & (rem > 0)
+    k_top = min(curve.K - 1, int(np.searchsorted(b, s[sell].max(), side="right")) - 1) if sell.any() else -1
+    k_bot = max(0, int(np.searchsorted(b, s[buy].min(), side="right")) - 1) if buy.any() else curve.K
 
     with np.errstate(divide="ignore", invalid="ignore"):
         # selling HUSD: walk segments downwards from the current price
-        for k in range(curve.K - 1, -1, -1) if z.any() else ():
-            Lk = L[..., k]
+        for k in range(k_top, -1, -1):
+            Lk = d * curve.seg_L[k]
             hi = np.minimum(s, b[k + 1])
             lo = np.maximum(b[k], lo_clamp)
             act = z & (rem > 0) & (hi > lo)
@@ -271,10 +289,12 @@ def swap_exact_in(
             out += np.where(act, Lk * np.where(full, hi - lo, ds_part), 0.0)
             spent += np.where(act, np.where(full, cap0, rem), 0.0)
             rem = np.where(act, np.where(full, rem - cap0, 0.0), rem)
+            if not (z & (rem > 0)).any():
+                break
 
         # buying HUSD: walk segments upwards
-        for k in range(curve.K) if not z.all() else ():
-            Lk = L[..., k]
+        for k in range(k_bot, curve.K):
+            Lk = d * curve.seg_L[k]
             lo = np.maximum(s, b[k])
             hi = np.minimum(b[k + 1], hi_clamp)
             act = ~z & (rem > 0) & (hi > lo)
@@ -286,6 +306,8 @@ def swap_exact_in(
             out += np.where(act, np.where(full, cap1 / (hi * lo), out0_part), 0.0)
             spent += np.where(act, np.where(full, cap1, rem), 0.0)
             rem = np.where(act, np.where(full, rem - cap1, 0.0), rem)
+            if not (~z & (rem > 0)).any():
+                break
 
     filled = rem <= 0
     # full fill: fee is on the whole input; partial: Uniswap charges net·fee/(1-fee)
