@@ -50,6 +50,22 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from sim.sweep.execute import SweepInterrupted, run_sweep
+
+    out = Path(args.out) if args.out else Path("out") / Path(args.sweep).stem
+    try:
+        man = run_sweep(args.sweep, out, scheduler=args.scheduler, workers=args.workers, progress=_progress_wanted())
+    except SweepInterrupted as err:
+        print(f"stopped: {err.done}/{err.total} chunks finished and kept in {out}/parts; "
+              f"run the same command to resume", file=sys.stderr)
+        return 130
+    print(f"{man['sweep']}: {man['points']} points x {man['runs_per_point']} runs, {man['chunks_run_now']} of "
+          f"{man['chunks']} chunks run now, {man['wall_seconds']:.1f} s on {man['scheduler']}")
+    print(f"  wrote {out}/ (results.parquet, summary.csv, report.html, manifest.json, parts/)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="tripod", description="Design and stress-test a delta-neutral hybrid stablecoin.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -61,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="batch: all runs at once in numpy (default); cadcad: the reference cadCAD engine")
     r.add_argument("--out", help="output directory (default: out/<scenario name>)")
     r.set_defaults(func=cmd_run)
+    w = sub.add_parser("sweep", help="run (or resume) a parameter sweep on Dask")
+    w.add_argument("sweep", help="sweep YAML file (see sweeps/)")
+    w.add_argument("--out", help="output directory (default: out/<sweep file name>); rerun to resume")
+    w.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    w.add_argument("--workers", type=int, help="workers of the embedded LocalCluster (default: 2)")
+    w.set_defaults(func=cmd_sweep)
     s = sub.add_parser("scenarios", help="list the shipped scenarios")
     s.set_defaults(func=cmd_scenarios)
     v = sub.add_parser("validate", help="check a scenario file")

@@ -492,12 +492,44 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(source, format_validation_error(err)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    path = Path(path)
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> object:
+    """A YAML file with its `include: [relative.yaml, ...]` files deep-merged under its own keys.
+
+    Included files are read first (in order, later ones win), then the file's own mappings override
+    them key by key. An included file's top-level `provenance` is documentation and is dropped.
+    """
     if not path.exists():
-        raise ScenarioError(str(path), ["no such file"])
+        raise ScenarioError(str(path), ["no such file"] if not chain else [f"included file not found (from {chain[-1]})"])
+    if path.resolve() in chain:
+        raise ScenarioError(str(path), ["include cycle: " + " -> ".join(str(p) for p in (*chain, path))])
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ScenarioError(str(path), [f"not valid YAML: {str(err).splitlines()[0]}"]) from None
-    return parse_scenario(data, str(path))
+    if not isinstance(data, dict) or "include" not in data:
+        return data
+    data = dict(data)
+    inc = data.pop("include")
+    inc = [inc] if isinstance(inc, str) else inc
+    if not isinstance(inc, list) or not all(isinstance(i, str) for i in inc):
+        raise ScenarioError(str(path), ["include: must be a file name or a list of file names"])
+    merged: dict = {}
+    for rel in inc:
+        sub = _read_yaml(path.parent / rel, (*chain, path.resolve()))
+        if not isinstance(sub, dict):
+            raise ScenarioError(str(path.parent / rel), ["an included file must hold a mapping"])
+        sub = {k: v for k, v in sub.items() if k != "provenance"}
+        merged = _deep_merge(merged, sub)
+    return _deep_merge(merged, data)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    return parse_scenario(_read_yaml(path), str(path))

@@ -1,7 +1,11 @@
 """Risk figures from trajectories: what a protocol designer acts on.
 
-All figures are computed per run first, then summarised across runs (probabilities, quantiles,
-means). Quantiles of an empty set (e.g. time to re-peg when nothing depegged) are None.
+Figures are built in two stages so they can stream: `MetricsAccumulator` keeps per-run running
+values (minimum price, hours below the threshold, open depeg episodes...) updated after every step
+over an array of runs, without holding the trajectory; `per_run()` turns them into one number per
+run (a sweep's rows), and `summarize()` turns per-run numbers from one or many batches into
+probabilities, quantiles and means. Quantiles of an empty set (e.g. time to re-peg when nothing
+depegged) are None.
 """
 from __future__ import annotations
 
@@ -11,7 +15,101 @@ from sim.model.parts.common import backing
 
 HOURS_PER_YEAR = 8760.0
 INSOLVENCY_TOLERANCE = 1e-4  # a backing shortfall under 1 bp of supply is rounding, not insolvency
-HOLDER_CLASSES = ("institutional", "retail", "stakers", "loopers")
+LOSS_CLASSES = ("reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers")
+# One number per run: the columns of a sweep's results.parquet.
+PER_RUN_METRICS = (
+    "min_peg_price", "max_depeg_bps", "hours_below_threshold", "depeg_episodes", "unrecovered_depeg",
+    "worst_time_to_repeg_hours", "insolvent", "min_backing_ratio", "reserve_depleted", "reserve_fund_min_usd",
+    "reserve_runway_days", "redeemed_usd", "staker_apy", "staker_rewards_usd", "hyb_drawdown",
+    *(f"loss_{c}_usd" for c in LOSS_CLASSES),
+    "hedge_liquidated", "looper_liquidated_usd", "protocol_costs_usd", "funding_income_usd", "supply_change",
+)
+
+
+class MetricsAccumulator:
+    """Running per-run figures; call `update(state, t)` for t = 0..T with (R,) arrays."""
+
+    def __init__(self, step_hours: float, threshold: float, repeg_level: float):
+        self.dt, self.threshold, self.repeg_level = step_hours, threshold, repeg_level
+        self.t_last = None
+        self.episodes: list[np.ndarray] = []  # completed depeg episode durations, hours
+
+    def update(self, s: dict, t: int) -> None:
+        price = np.asarray(s["peg_price"], dtype=float)
+        solvency = (s["backing_usd"] + s["reserve_fund_usd"]) / s["supply"]
+        if self.t_last is None:  # genesis
+            R = price.shape[0]
+            self.start = {k: np.array(s[k], dtype=float) for k in ("reserve_fund_usd", "hyb_price", "share_price", "supply")}
+            self.min_price = price.copy()
+            self.steps_below = np.zeros(R)
+            self.in_episode = np.zeros(R, dtype=bool)
+            self.episode_start = np.zeros(R)
+            self.worst_repeg = np.full(R, np.nan)
+            self.n_episodes = np.zeros(R)
+            self.min_backing_ratio = np.array(s["backing_ratio"], dtype=float)
+            self.min_reserve = np.array(s["reserve_fund_usd"], dtype=float)
+            self.min_hyb = np.array(s["hyb_price"], dtype=float)
+            self.insolvent = np.zeros(R, dtype=bool)
+        else:
+            self.min_price = np.minimum(self.min_price, price)
+            self.steps_below += price < self.threshold
+            self.min_backing_ratio = np.minimum(self.min_backing_ratio, s["backing_ratio"])
+            self.min_reserve = np.minimum(self.min_reserve, s["reserve_fund_usd"])
+            self.min_hyb = np.minimum(self.min_hyb, s["hyb_price"])
+        self.insolvent |= solvency < 1 - INSOLVENCY_TOLERANCE
+        # depeg episodes: from crossing below the threshold to first reaching the re-peg level
+        ends = self.in_episode & (price >= self.repeg_level)
+        if ends.any():
+            d = (t - self.episode_start[ends]) * self.dt
+            self.episodes.append(d)
+            self.worst_repeg[ends] = np.fmax(self.worst_repeg[ends], d)
+        self.in_episode &= ~ends
+        starts = ~self.in_episode & (price < self.threshold)
+        self.episode_start = np.where(starts, t, self.episode_start)
+        self.n_episodes += starts
+        self.in_episode |= starts
+        self.t_last = t
+
+    def per_run(self, end: dict) -> dict[str, np.ndarray]:
+        """One figure per run; `end` is the state after the last step."""
+        hours = self.t_last * self.dt
+        st = self.start
+        reserve0 = st["reserve_fund_usd"]
+        # Whoever still holds HUSD at the end holds a claim on (backing + reserve): a shortfall is theirs.
+        haircut = np.maximum(0.0, 1.0 - (backing(end) + end["reserve_fund_usd"]) / end["supply"])
+        net_out_per_day = (end["reserve_drawn_usd"] - end["reserve_added_usd"]) / (hours / 24)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            runway = np.where(net_out_per_day > 0, end["reserve_fund_usd"] / net_out_per_day, np.inf)
+        out = {
+            "min_peg_price": self.min_price,
+            "max_depeg_bps": np.maximum(0.0, 1.0 - self.min_price) * 1e4,
+            "hours_below_threshold": self.steps_below * self.dt,
+            "depeg_episodes": self.n_episodes,
+            "unrecovered_depeg": self.in_episode.astype(float),
+            "worst_time_to_repeg_hours": self.worst_repeg,
+            "insolvent": self.insolvent.astype(float),
+            "min_backing_ratio": self.min_backing_ratio,
+            "reserve_depleted": (self.min_reserve <= np.maximum(0.01 * reserve0, 1.0)).astype(float),
+            "reserve_fund_min_usd": self.min_reserve,
+            "reserve_runway_days": runway,
+            "redeemed_usd": end["redeemed_usd"],
+            "staker_apy": (end["share_price"] / st["share_price"]) ** (HOURS_PER_YEAR / hours) - 1,
+            "staker_rewards_usd": end["staker_rewards_usd"],
+            "hyb_drawdown": 1 - self.min_hyb / st["hyb_price"],
+            "loss_reserve_fund_usd": end["reserve_drawn_usd"],
+            "loss_backstop_usd": end["cum_backstop_in"],
+            "loss_stakers_usd": haircut * end["staker_shares"] * end["share_price"],
+            "loss_institutional_usd": end["loss_institutional"] + haircut * end["inst_husd"],
+            "loss_retail_usd": end["loss_retail"] + haircut * end["retail_husd"],
+            "loss_loopers_usd": end["loss_loopers"] + haircut * end["looper_shares"] * end["share_price"],
+            "hedge_liquidated": (end["hedge_liquidations"] > 0).astype(float),
+            "looper_liquidated_usd": end["looper_liquidated_usd"],
+            "protocol_costs_usd": end["cum_costs"] + end["cum_venue_loss"],
+            "funding_income_usd": end["cum_funding"],
+            "supply_change": end["supply"] / st["supply"] - 1,
+        }
+        assert tuple(out) == PER_RUN_METRICS, "keep PER_RUN_METRICS in step with per_run()"
+        return {k: np.asarray(v, dtype=float) * np.ones_like(self.min_price) for k, v in out.items()}
 
 
 def _q(values, qs: dict[str, float]) -> dict:
@@ -22,95 +120,58 @@ def _q(values, qs: dict[str, float]) -> dict:
     return {k: float(np.quantile(v, q)) for k, q in qs.items()}
 
 
-def repeg_times(price: np.ndarray, threshold: float, repeg_level: float, step_hours: float):
-    """Per depeg episode, hours from falling below `threshold` to first reaching `repeg_level`.
+def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hours: float, threshold: float,
+              repeg_level: float) -> dict:
+    """Across-run figures from per-run figures (of one batch or several concatenated)."""
+    r = per_run
+    return {
+        "runs": int(r["min_peg_price"].size),
+        "horizon_hours": float(horizon_hours),
+        "depeg_threshold": threshold,
+        "depeg_probability": float((r["min_peg_price"] < threshold).mean()),
+        "max_depeg_bps": _q(r["max_depeg_bps"], {"p50": 0.5, "p95": 0.95, "p99": 0.99})
+        | {"max": float(r["max_depeg_bps"].max())},
+        "hours_below_threshold": {"mean": float(r["hours_below_threshold"].mean()),
+                                  **_q(r["hours_below_threshold"], {"p95": 0.95})},
+        "time_to_repeg_hours": _q(episodes, {"p50": 0.5, "p95": 0.95})
+        | {"episodes": int(r["depeg_episodes"].sum()), "unrecovered_episodes": int(r["unrecovered_depeg"].sum()),
+           "repeg_level": repeg_level},
+        "insolvency_probability": float(r["insolvent"].mean()),
+        "min_backing_ratio": _q(r["min_backing_ratio"], {"p5": 0.05, "p50": 0.5}),
+        "reserve_depletion_probability": float(r["reserve_depleted"].mean()),
+        "reserve_fund_min_usd": _q(r["reserve_fund_min_usd"], {"p5": 0.05, "p50": 0.5}),
+        "reserve_runway_days": _q(r["reserve_runway_days"], {"p5": 0.05, "p50": 0.5}),
+        "redeemed_usd": {"mean": float(r["redeemed_usd"].mean())},
+        "staker_apy": {"mean": float(r["staker_apy"].mean()), **_q(r["staker_apy"], {"p5": 0.05, "p50": 0.5})},
+        "staker_rewards_usd": {"mean": float(r["staker_rewards_usd"].mean())},
+        "hyb_drawdown": _q(r["hyb_drawdown"], {"p50": 0.5, "p95": 0.95}),
+        "losses_by_class_usd": {k: float(r[f"loss_{k}_usd"].mean()) for k in LOSS_CLASSES},
+        "hedge_liquidation_probability": float(r["hedge_liquidated"].mean()),
+        "looper_liquidated_usd": {"mean": float(r["looper_liquidated_usd"].mean())},
+        "protocol_costs_usd": {"mean": float(r["protocol_costs_usd"].mean())},
+        "funding_income_usd": {"mean": float(r["funding_income_usd"].mean())},
+        "supply_change": {"mean": float(r["supply_change"].mean())},
+    }
 
-    Returns (durations of completed episodes, number of episodes still open at the end).
-    `price` has shape (T + 1, R).
-    """
-    done, censored = [], 0
-    below = price < threshold
-    above = price >= repeg_level
-    for r in range(price.shape[1]):
-        b, a = below[:, r], above[:, r]
-        t = 0
-        idx = np.flatnonzero(b)
-        while idx.size and (idx := idx[idx >= t]).size:
-            start = idx[0]
-            ups = np.flatnonzero(a[start:])
-            if ups.size == 0:
-                censored += 1
-                break
-            done.append(ups[0] * step_hours)
-            t = start + ups[0]
-    return np.array(done), censored
+
+def accumulate_recorded(data: dict[str, np.ndarray], step_hours: float, threshold: float,
+                        repeg_level: float) -> MetricsAccumulator:
+    """Feed a recorded trajectory ((T + 1, R) arrays) through an accumulator, step by step."""
+    acc = MetricsAccumulator(step_hours, threshold, repeg_level)
+    keys = ("peg_price", "backing_usd", "reserve_fund_usd", "supply", "backing_ratio", "hyb_price", "share_price")
+    for t in range(data["peg_price"].shape[0]):
+        acc.update({k: data[k][t] for k in keys}, t)
+    return acc
+
+
+def compute_metrics(data: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float,
+                    final: dict[str, np.ndarray] | None = None) -> dict:
+    """Summary metrics of a recorded trajectory (the series in METRIC_SERIES at least) and its final state."""
+    acc = accumulate_recorded(data, step_hours, threshold, repeg_level)
+    end = final if final is not None else {k: v[-1] for k, v in data.items()}
+    episodes = np.concatenate(acc.episodes) if acc.episodes else np.array([])
+    return summarize(acc.per_run(end), episodes, acc.t_last * step_hours, threshold, repeg_level)
 
 
 # The time series the metrics need; everything else is read from the final state.
 METRIC_SERIES = ("peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd", "share_price", "hyb_price")
-
-
-def compute_metrics(d: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float,
-                    final: dict[str, np.ndarray] | None = None) -> dict:
-    """Summaries over runs. `d` maps at least METRIC_SERIES to (T + 1, R) arrays; `final` is the state
-    after the last step, (R,) per variable (taken from `d` when it holds every variable)."""
-    end = final if final is not None else {k: v[-1] for k, v in d.items()}
-    T = d["peg_price"].shape[0] - 1
-    hours = T * step_hours
-    price = d["peg_price"]
-    supply = d["supply"]
-    min_price = price.min(axis=0)
-    depeg_bps = np.maximum(0.0, 1.0 - min_price) * 1e4
-    below_hours = (price[1:] < threshold).sum(axis=0) * step_hours
-    repeg, open_episodes = repeg_times(price, threshold, repeg_level, step_hours)
-
-    solvency = (d["backing_usd"] + d["reserve_fund_usd"]) / supply
-    insolvent = (solvency < 1 - INSOLVENCY_TOLERANCE).any(axis=0)
-    reserve0 = d["reserve_fund_usd"][0]
-    depleted = (d["reserve_fund_usd"] <= np.maximum(0.01 * reserve0, 1.0)).any(axis=0)
-    share_growth = d["share_price"][-1] / d["share_price"][0]
-    staker_apy = share_growth ** (HOURS_PER_YEAR / hours) - 1
-    hyb_dd = 1 - d["hyb_price"].min(axis=0) / d["hyb_price"][0]
-
-    # Whoever still holds HUSD at the end holds a claim on (backing + reserve): a shortfall is theirs.
-    haircut = np.maximum(0.0, 1.0 - (backing(end) + end["reserve_fund_usd"]) / end["supply"])
-    staker_husd = end["staker_shares"] * end["share_price"]
-    looper_equity_husd = end["looper_shares"] * end["share_price"]
-    losses = {
-        "reserve_fund": end["reserve_drawn_usd"],
-        "backstop": end["cum_backstop_in"],
-        "stakers": haircut * staker_husd,
-        "institutional": end["loss_institutional"] + haircut * end["inst_husd"],
-        "retail": end["loss_retail"] + haircut * end["retail_husd"],
-        "loopers": end["loss_loopers"] + haircut * looper_equity_husd,
-    }
-    # reserve runway: end balance over the average daily net outflow (None when the reserve grew)
-    net_out_per_day = (end["reserve_drawn_usd"] - end["reserve_added_usd"]) / (hours / 24)
-    runway = np.where(net_out_per_day > 0, end["reserve_fund_usd"] / np.maximum(net_out_per_day, 1e-9), np.inf)
-
-    return {
-        "runs": int(price.shape[1]),
-        "horizon_hours": float(hours),
-        "depeg_threshold": threshold,
-        "depeg_probability": float((min_price < threshold).mean()),
-        "max_depeg_bps": _q(depeg_bps, {"p50": 0.5, "p95": 0.95, "p99": 0.99}) | {"max": float(depeg_bps.max())},
-        "hours_below_threshold": {"mean": float(below_hours.mean()), **_q(below_hours, {"p95": 0.95})},
-        "time_to_repeg_hours": _q(repeg, {"p50": 0.5, "p95": 0.95})
-        | {"episodes": int(repeg.size + open_episodes), "unrecovered_episodes": int(open_episodes),
-           "repeg_level": repeg_level},
-        "insolvency_probability": float(insolvent.mean()),
-        "min_backing_ratio": _q(d["backing_ratio"].min(axis=0), {"p5": 0.05, "p50": 0.5}),
-        "reserve_depletion_probability": float(depleted.mean()),
-        "reserve_fund_min_usd": _q(d["reserve_fund_usd"].min(axis=0), {"p5": 0.05, "p50": 0.5}),
-        "reserve_runway_days": _q(runway, {"p5": 0.05, "p50": 0.5}),
-        "redeemed_usd": {"mean": float(end["redeemed_usd"].mean())},
-        "staker_apy": {"mean": float(staker_apy.mean()), **_q(staker_apy, {"p5": 0.05, "p50": 0.5})},
-        "staker_rewards_usd": {"mean": float(end["staker_rewards_usd"].mean())},
-        "hyb_drawdown": _q(hyb_dd, {"p50": 0.5, "p95": 0.95}),
-        "losses_by_class_usd": {k: float(np.mean(v)) for k, v in losses.items()},
-        "hedge_liquidation_probability": float((end["hedge_liquidations"] > 0).mean()),
-        "looper_liquidated_usd": {"mean": float(end["looper_liquidated_usd"].mean())},
-        "protocol_costs_usd": {"mean": float((end["cum_costs"] + end["cum_venue_loss"]).mean())},
-        "funding_income_usd": {"mean": float(end["cum_funding"].mean())},
-        "supply_change": {"mean": float((supply[-1] / supply[0] - 1).mean())},
-    }

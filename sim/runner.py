@@ -32,6 +32,31 @@ def shipped_scenarios() -> list[tuple[str, Scenario]]:
     return [(f.stem, load_scenario(f)) for f in sorted(SCENARIO_DIR.glob("*.yaml"))]
 
 
+def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "np.ndarray"]:
+    """Per-run metrics of the given run ids, streaming (no trajectory is held). The unit of a sweep.
+
+    Returns (per-run figures as (R,) arrays, durations of completed depeg episodes in hours).
+    """
+    import numpy as np
+
+    from sim.metrics import MetricsAccumulator, accumulate_recorded
+
+    run_ids = np.asarray(run_ids)
+    paths = build_market(sc, run_ids, sc.seed)
+    params = make_params(sc)
+    genesis = genesis_state(sc, paths.inputs(0, 0))
+    if engine == "batch":
+        from sim.engines.batch import run_batch
+
+        acc = MetricsAccumulator(sc.step_hours, sc.depeg_threshold, sc.repeg_level)
+        traj = run_batch(params, genesis, paths, record=(), observer=acc)
+    else:
+        traj = run_engine(engine, params, genesis, paths)
+        acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level)
+    episodes = np.concatenate(acc.episodes) if acc.episodes else np.array([])
+    return acc.per_run(traj.final), episodes
+
+
 def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, engine: str = "batch",
         progress: bool = False, record: str = "all") -> Result:
     """Simulate `runs` runs of a scenario from `seed` and compute its risk figures.

@@ -8,25 +8,36 @@ from sim.engines.common import Trajectory
 from sim.model.psubs import enabled_blocks
 
 
-def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record: tuple[str, ...] | None = None) -> Trajectory:
+def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record: tuple[str, ...] | None = None,
+              observer=None) -> Trajectory:
+    """Advance all runs of `paths` together.
+
+    record: variables whose full (T + 1, R) series is kept (None = all, () = none, for streaming).
+    observer: an object with `update(state, t)`, called after genesis and after every step (e.g. a
+    MetricsAccumulator), so figures can be computed without holding the trajectory.
+    """
     R, T = len(paths.runs), paths.steps
     cols = np.arange(R)
     state = {k: np.full(R, float(v)) for k, v in genesis.items()}
-    keys = list(record) if record else list(genesis.keys())
+    keys = list(genesis.keys()) if record is None else list(record)
     data = {k: np.empty((T + 1, R)) for k in keys}
     for k in keys:
         data[k][0] = state[k]
-    blocks = enabled_blocks()
+    if observer is not None:
+        observer.update(state, 0)
+    blocks = [b["policy"] for b in enabled_blocks()]
     steps = range(1, T + 1)
     if progress:
         from tqdm import tqdm
         steps = tqdm(steps, desc="simulating", unit="step", leave=False)
     for t in steps:
         x = paths.inputs(t, cols)
-        for b in blocks:
-            out = b["policy"](params, state, x)
-            for k, v in out.items():
-                state[k] = np.broadcast_to(np.asarray(v, dtype=float), (R,))
+        for policy in blocks:
+            for k, v in policy(params, state, x).items():
+                v = np.asarray(v, dtype=float)
+                state[k] = v if v.shape == (R,) else np.broadcast_to(v, (R,))
         for k in keys:
             data[k][t] = state[k]
+        if observer is not None:
+            observer.update(state, t)
     return Trajectory(runs=paths.runs, step_hours=paths.step_hours, data=data, final=dict(state))
