@@ -340,17 +340,22 @@ def amounts_to_reach(sqrt_p, sqrt_target, curve: Curve, depth=1.0, fee=DEFAULT_F
         fee,
         np.asarray(depth, dtype=float),
     )
-    L = _seg_liquidity(curve, d)
+    if np.any(d < 0):
+        raise ValueError("depth must be >= 0")
     b = curve.bounds
     down = t < s
     p_lo, p_hi = np.minimum(s, t), np.maximum(s, t)
     x = np.zeros(s.shape)
     y = np.zeros(s.shape)
-    for k in range(curve.K):
+    # only segments overlapping some run's [p_lo, p_hi] can add anything (others add exactly 0)
+    moving = p_hi > p_lo
+    k_first = max(0, int(np.searchsorted(b, p_lo[moving].min(), side="right")) - 1) if moving.any() else curve.K
+    k_last = min(curve.K, int(np.searchsorted(b, p_hi[moving].max(), side="left"))) if moving.any() else 0
+    for k in range(k_first, k_last):
         lo = np.maximum(b[k], p_lo)
         hi = np.minimum(b[k + 1], p_hi)
         w = hi > lo
-        Lk = L[..., k]
+        Lk = d * curve.seg_L[k]
         x += np.where(w, Lk * (hi - lo) / (hi * lo), 0.0)
         y += np.where(w, Lk * (hi - lo), 0.0)
     net_in = np.where(down, x, y)
