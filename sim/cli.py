@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file")
     v.add_argument("file")
     v.set_defaults(func=cmd_validate)
+    __import__("sim.calibration.cli", fromlist=["register"]).register(sub)  # calibrate, size-reserve, stress-windows
     return ap
 
 

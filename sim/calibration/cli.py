@@ -1,0 +1,245 @@
+"""`tripod calibrate`, `tripod size-reserve`, `tripod stress-windows`: parse, call the API, print.
+
+`register(subparsers)` is called from `sim/cli.py: build_parser()`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+
+def _date(s: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(s)
+    except ValueError:
+        import argparse
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {s!r}") from None
+
+
+def _manifest(args, started: float, **extra) -> dict:
+    from sim.results import command_line, git_commit, package_versions
+
+    return {"command": command_line(), "git_commit": git_commit(), "versions": package_versions(),
+            "started_utc": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.time() - started, 3), **extra}
+
+
+def _dump(obj) -> str:
+    return json.dumps(obj, indent=2, default=_json_default) + "\n"
+
+
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def _user_error(source: str, msg: str):
+    from sim.config import ScenarioError
+    return ScenarioError(source, [msg])
+
+
+def cmd_calibrate(args) -> int:
+    from sim.calibration.fit import calibrate, market_yaml
+    from sim.calibration.report import calibration_html
+    from sim.calibration.validate import validate
+    from sim.results import atomic_write, command_line
+
+    started = time.time()
+    if args.from_ and args.to and args.to <= args.from_:
+        raise _user_error("--from/--to", "--to must be after --from")
+    try:
+        cal = calibrate(args.from_, args.to)
+    except ValueError as err:
+        raise _user_error("calibrate", str(err)) from None
+    out = Path(args.out)
+    atomic_write(out, market_yaml(cal, command_line()))
+    m = cal.market
+    print(f"calibrated market -> {out}  (BTC {cal.report['sample']['btc_usd']['from']}..{cal.report['sample']['btc_usd']['to']})")
+    for name, r in (("calm", m.calm), ("stress", m.stress)):
+        print(f"  {name:6s} BTC vol {r.btc_vol_annual:.1%}  jumps {r.btc_jump_rate_per_year:.2f}/y "
+              f"N({r.btc_jump_mean:+.3f}, {r.btc_jump_std:.3f})  gold vol {r.xau_vol_annual:.1%}  "
+              f"corr {r.btc_xau_correlation:+.2f}  funding mean {r.funding_mean_8h_btc * 1095:.1%} APR")
+    print(f"  regimes: calm->stress {m.p_calm_to_stress_per_hour:.2e}/h, stress->calm {m.p_stress_to_calm_per_hour:.2e}/h "
+          f"(stress {cal.report['regimes']['stress_share_of_days']:.0%} of days)")
+    f = m.funding_btc
+    print(f"  funding OU: kappa {f.mean_reversion_per_day:.3f}/day, vol {f.vol_8h_per_sqrt_day:.2e}/8h/sqrt(day), "
+          f"beta {f.price_beta_8h:.2e}; T-bill start {m.tbill_yield_start:.2%}, long-run {m.tbill.long_run_yield:.2%}")
+    val = None
+    if args.paths > 0:
+        val = validate(m, paths=args.paths, seed=args.seed, start=args.from_, end=args.to)
+        print(f"  validation over {args.paths} simulated paths: {val['passed']}/{val['total']} within tolerance")
+        for r in val["rows"]:
+            print(f"    {'ok  ' if r['pass'] else 'FAIL'} {r['label']:52s} data {r['data']:9.4f}  sim {r['sim_median']:9.4f} "
+                  f"[{r['sim_p5']:.4f}, {r['sim_p95']:.4f}]  tol {r['tolerance']:g} ({r['kind']})")
+    rep = Path(args.report_dir)
+    manifest = _manifest(args, started, paths=args.paths, seed=args.seed, market_file=str(out))
+    body = {"market": m.model_dump(mode="json"), "fit": cal.report, "validation": val and {k: v for k, v in val.items() if k != "simulated"}}
+    atomic_write(rep / "calibration.json", _dump(body))
+    atomic_write(rep / "calibration.html", calibration_html(cal, val, manifest))
+    atomic_write(rep / "manifest.json", _dump(manifest))
+    print(f"  wrote {rep}/ (calibration.json, calibration.html, manifest.json)")
+    return 0
+
+
+def _parse_weights(s: str) -> tuple[float, float, float, float]:
+    import argparse
+    try:
+        w = tuple(float(v) for v in s.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"weights are four numbers tbill,btc,xau,buffer: {s!r}") from None
+    if len(w) != 4:
+        raise argparse.ArgumentTypeError(f"weights are four numbers tbill,btc,xau,buffer: {s!r}")
+    return w
+
+
+def cmd_size_reserve(args) -> int:
+    import pandas as pd
+    from pydantic import ValidationError
+
+    from sim.calibration.report import sizing_plot
+    from sim.calibration.sizing import PUBLIC_FIGURES, scale_liquidity, set_path, size_reserve, with_weights
+    from sim.config import ScenarioError, format_validation_error, load_scenario
+    from sim.results import atomic_write
+    from sim.runner import resolve_scenario
+
+    started = time.time()
+    for p in args.target_prob:
+        if not 0 < p < 1:
+            raise _user_error("--target-prob", f"must be between 0 and 1 (got {p})")
+    if args.runs is not None and args.runs < 1:
+        raise _user_error("--runs", f"must be at least 1 (got {args.runs})")
+    path = resolve_scenario(args.scenario)
+    base = load_scenario(path)
+    try:
+        if args.set:
+            base = set_path(base, args.set)
+        configs = []
+        for supply in args.supply_usd or [base.protocol.initial_supply_usd]:
+            sc = scale_liquidity(base, supply) if supply != base.protocol.initial_supply_usd else base
+            for w in args.weights or [None]:
+                configs.append(with_weights(sc, *w) if w else sc)
+    except ValidationError as err:
+        raise ScenarioError("command line", format_validation_error(err)) from None
+    except ValueError as err:
+        raise _user_error("--set", str(err)) from None
+    results = []
+    for sc in configs:
+        t0 = time.time()
+        r = size_reserve(sc, args.target_prob, horizon_days=args.horizon_days, runs=args.runs, seed=args.seed,
+                         verify=args.verify)
+        w = r["weights"]
+        r["label"] = (f"${r['supply_usd'] / 1e9:g}B  T-bill {w['tbill']:.0%} BTC {w['btc']:.0%} gold {w['xau']:.0%} "
+                      f"buffer {w['buffer']:.0%}")
+        results.append(r)
+        print(f"{r['label']}: {r['runs']} runs x {r['horizon_days']:g} days, seed {r['seed']}, {time.time() - t0:.0f} s")
+        for a in r["answers"]:
+            print(f"  P(depletion) <= {a['target_prob']:g}: reserve ${a['reserve_usd'] / 1e6:,.1f}M "
+                  f"({a['pct_of_supply']:.3f} % of supply), {a['confidence']:.0%} CI ${a['ci_low_usd'] / 1e6:,.1f}M.."
+                  f"${a['ci_high_usd'] / 1e6:,.1f}M" + (f"  [{a['ci_note']}]" if a["ci_note"] else ""))
+        print(f"  reserve net flow over the horizon: median ${r['net_reserve_flow_usd']['p50'] / 1e6:,.1f}M; "
+              f"worst drawdown median ${r['worst_drawdown_usd']['p50'] / 1e6:,.1f}M, p95 ${r['worst_drawdown_usd']['p95'] / 1e6:,.1f}M")
+        for v in r.get("verified", []):
+            print(f"  verified with sim.run: depletion {v['depletion_probability_at_answer']:.4f} at the answer, "
+                  f"{v['depletion_probability_just_below']:.4f} just below")
+    out = Path(args.out) if args.out else Path("out") / f"size-reserve-{base.name}"
+    table = []
+    for r in results:
+        for a in r["answers"]:
+            pub = [p for p in PUBLIC_FIGURES if abs(p["supply_usd"] - r["supply_usd"]) < 1 and
+                   r["weights"]["tbill"] == 0 and r["weights"]["xau"] == 0]
+            table.append({"supply_usd": r["supply_usd"], **{f"w_{k}": v for k, v in r["weights"].items()},
+                          "premium_per_funding_8h": r["premium_per_funding_8h"], "horizon_days": r["horizon_days"],
+                          "target_prob": a["target_prob"], "reserve_usd": a["reserve_usd"], "pct_of_supply": a["pct_of_supply"],
+                          "ci_low_usd": a["ci_low_usd"], "ci_high_usd": a["ci_high_usd"], "runs": r["runs"],
+                          "public_reserve_usd": pub[0]["reserve_usd"] if pub else None,
+                          "public_source": pub[0]["source"] if pub else None})
+    atomic_write(out / "sizing.csv", pd.DataFrame(table).to_csv(index=False))
+    atomic_write(out / "sizing.json", _dump({"results": results, "public_figures": PUBLIC_FIGURES}))
+    atomic_write(out / "sizing.png", sizing_plot(results, PUBLIC_FIGURES))
+    atomic_write(out / "manifest.json", _dump(_manifest(args, started, scenario=str(path), runs=results[0]["runs"],
+                                                         seed=results[0]["seed"], engine="batch")))
+    print(f"  wrote {out}/ (sizing.csv, sizing.json, sizing.png, manifest.json)")
+    return 0
+
+
+def cmd_stress_windows(args) -> int:
+    from sim.calibration.report import windows_html
+    from sim.calibration.windows import stress_windows
+    from sim.config import load_scenario
+    from sim.results import atomic_write
+    from sim.runner import resolve_scenario
+
+    started = time.time()
+    if args.days < 2 or args.stride_days < 1:
+        raise _user_error("--days/--stride-days", "--days must be >= 2 and --stride-days >= 1")
+    path = resolve_scenario(args.scenario)
+    sc = load_scenario(path)
+    try:
+        res = stress_windows(sc, days=args.days, stride_days=args.stride_days, start=args.from_, end=args.to,
+                             seed=args.seed, top=args.top)
+    except ValueError as err:
+        raise _user_error("stress-windows", str(err)) from None
+    out = Path(args.out) if args.out else Path("out") / f"stress-windows-{sc.name}"
+    manifest = _manifest(args, started, scenario=str(path), engine="batch")
+    frame = res.pop("frame")
+    atomic_write(out / "windows.csv", frame.to_csv(index=False))
+    atomic_write(out / "windows.json", _dump(res))
+    atomic_write(out / "windows.html", windows_html({**res, "frame": frame}, manifest))
+    atomic_write(out / "manifest.json", _dump(manifest))
+    print(f"{sc.name}: {res['windows']} windows of {res['window_days']} days, starts {res['first_start']}..{res['last_start']} "
+          f"(every {res['stride_days']} d), {manifest['wall_seconds']:.0f} s")
+    print(f"  reserve depleted in {res['share_depleted']:.1%} of windows; peg below threshold in {res['share_depegged']:.1%}")
+    print("  worst by reserve drawdown:")
+    for w in res["worst_by_reserve_drawdown"][:5]:
+        print(f"    {w['start']}..{w['end']}  drawdown ${w['reserve_drawdown_usd'] / 1e6:,.2f}M ({w['reserve_drawdown_pct']:.1f} %)  "
+              f"max depeg {w['max_depeg_bps']:.1f} bps  BTC {w['btc_return_pct']:+.0f} %  funding {w['funding_mean_apr_pct']:+.1f} % APR")
+    print("  worst by max depeg:")
+    for w in res["worst_by_max_depeg"][:3]:
+        print(f"    {w['start']}..{w['end']}  max depeg {w['max_depeg_bps']:.1f} bps  drawdown ${w['reserve_drawdown_usd'] / 1e6:,.2f}M")
+    print(f"  wrote {out}/ (windows.csv, windows.json, windows.html, manifest.json)")
+    return 0
+
+
+def register(sub) -> None:
+    c = sub.add_parser("calibrate", help="fit the stochastic market to the shipped history and validate it")
+    c.add_argument("--from", dest="from_", type=_date, help="first date of the sample (default: each series' first)")
+    c.add_argument("--to", type=_date, help="last date of the sample (default: each series' last)")
+    c.add_argument("--out", default="market.yaml", help="market block to write (default: market.yaml); include it "
+                   "from a scenario with `include: [market.yaml]`")
+    c.add_argument("--report-dir", default="out/calibration", help="where calibration.html/json go (default: out/calibration)")
+    c.add_argument("--paths", type=int, default=100, help="simulated paths for the validation (0: skip; default 100)")
+    c.add_argument("--seed", type=int, default=0)
+    c.set_defaults(func=cmd_calibrate)
+
+    s = sub.add_parser("size-reserve", help="smallest reserve fund for a reserve-depletion probability <= P")
+    s.add_argument("scenario", help="scenario YAML file or shipped scenario name")
+    s.add_argument("--target-prob", type=float, action="append", required=True,
+                   help="target depletion probability over the horizon (repeat for several)")
+    s.add_argument("--horizon-days", type=float, help="horizon (default: the scenario's)")
+    s.add_argument("--runs", type=int, help="Monte Carlo runs (default: the scenario's)")
+    s.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    s.add_argument("--supply-usd", type=float, action="append",
+                   help="size at this supply, with liquidity and limits scaled with it (repeat for several)")
+    s.add_argument("--weights", type=_parse_weights, action="append",
+                   help="sleeve mix tbill,btc,xau,buffer summing to 1 (repeat for several)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field, e.g. "
+                   "protocol.hedge.premium_per_funding_8h=0 (repeat for several)")
+    s.add_argument("--verify", action="store_true", help="re-run at the answer (and just below) with sim.run and report")
+    s.add_argument("--out", help="output directory (default: out/size-reserve-<scenario>)")
+    s.set_defaults(func=cmd_size_reserve)
+
+    w = sub.add_parser("stress-windows", help="replay every rolling window of the real data and report the worst")
+    w.add_argument("scenario", nargs="?", default="baseline", help="protocol to replay (default: baseline)")
+    w.add_argument("--days", type=int, default=90, help="window length in days (default 90)")
+    w.add_argument("--stride-days", type=int, default=1, help="days between window starts (default 1)")
+    w.add_argument("--from", dest="from_", type=_date, help="first window start")
+    w.add_argument("--to", type=_date, help="last window end")
+    w.add_argument("--top", type=int, default=10, help="worst windows listed (default 10)")
+    w.add_argument("--seed", type=int, help="order-flow seed (default: the scenario's)")
+    w.add_argument("--out", help="output directory (default: out/stress-windows-<scenario>)")
+    w.set_defaults(func=cmd_stress_windows)
