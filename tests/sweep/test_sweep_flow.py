@@ -97,3 +97,23 @@ def test_sweep__killed_with_kill_9_and_resumed__identical_to_uninterrupted(clean
     a = pd.read_parquet(clean[0] / "results.parquet")
     b = pd.read_parquet(out / "results.parquet")
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.slow
+def test_sweep__ctrl_c__stops_cleanly_keeping_finished_chunks(sweep_file, tmp_path):
+    out = tmp_path / "interrupted"
+    p = subprocess.Popen([TRIPOD, "sweep", str(sweep_file), "--out", str(out), "--workers", "1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((out / "parts").glob("*.parquet")) and p.poll() is None:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground group
+    _, err = p.communicate(timeout=120)
+    kept = list((out / "parts").glob("*.parquet"))
+    if p.returncode == 0:  # the sweep finished before the signal landed
+        return
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "resume" in err
+    assert kept and not list((out / "parts").glob(".*.tmp"))
+    r = tripod("sweep", sweep_file, "--out", out, "--workers", 1)
+    assert r.returncode == 0 and f"{8 - len(kept)} of 8 chunks run now" in r.stdout

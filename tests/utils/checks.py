@@ -21,18 +21,22 @@ def check_supply_accounting(husd) -> None:
     assert husd.totalSupply() == husd.totalMinted() - husd.totalBurned()
 
 
-def check_backing_is_sum_of_parts(protocol) -> None:
-    """HedgeLedger.totalBacking == sum over sleeves of custody balance x price + hedge equity."""
+def check_backing_is_sum_of_parts(protocol, layout: tuple | None = None) -> None:
+    """HedgeLedger.totalBacking == sum over sleeves of custody balance x price + hedge equity.
+
+    `layout` = (custodians, [(token, decimals)], markets) may be passed to skip re-reading it.
+    """
     ledger = protocol.ledger
-    custodians = ledger.custodians()
+    if layout is None:
+        layout = backing_layout(protocol)
+    custodians, assets, markets = layout
     collateral = 0
-    for asset in ledger.assets():
-        token = next(t for t in protocol.tokens.values() if t.address == asset)
+    for token, decimals in assets:
         bal = sum(token.balanceOf(c) for c in custodians)
         if bal:
-            collateral += bal * protocol.oracle.price(token) // 10 ** int(token.decimals())
+            collateral += bal * protocol.oracle.price(token) // 10**decimals
     equity = 0
-    for market in ledger.markets():
+    for market in markets:
         h = ledger.hedges(market)
         equity += int(h.margin) + int(h.unrealizedPnl)
     parts = ledger.backingBreakdown()
@@ -43,3 +47,11 @@ def check_backing_is_sum_of_parts(protocol) -> None:
 
 def usd(amount: float) -> int:
     return int(round(amount * WAD))
+
+
+def backing_layout(protocol) -> tuple:
+    """(custodians, [(token, decimals)], markets) as the HedgeLedger is configured."""
+    ledger = protocol.ledger
+    by_address = {t.address: t for t in protocol.tokens.values()}
+    assets = [(by_address[a], int(by_address[a].decimals())) for a in ledger.assets()]
+    return list(ledger.custodians()), assets, list(ledger.markets())
