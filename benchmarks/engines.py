@@ -82,7 +82,7 @@ def main() -> None:
     from dask.distributed import Client, LocalCluster
 
     big = base.with_overrides(horizon_hours=a.big_hours, runs=a.big_runs)
-    with LocalCluster(n_workers=a.workers, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as cl:
+    with LocalCluster(n_workers=a.workers, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as cl:
         js = big.model_dump_json()
         t0 = time.perf_counter()
         futs = [cl.submit(chunk_task, js, s, min(s + a.chunk, a.big_runs), pure=False)

@@ -23,15 +23,14 @@ class Trajectory:
         return next(iter(self.data.values())).shape[0] - 1
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per run x timestep, run-major (already in (run, timestep) order)."""
         T1, R = self.steps + 1, len(self.runs)
         cols = {
-            "run": np.tile(self.runs, T1).astype(np.int64),
-            "timestep": np.repeat(np.arange(T1), R).astype(np.int64),
-            "hour": np.repeat(np.arange(T1) * self.step_hours, R),
+            "run": np.repeat(self.runs, T1).astype(np.int64),
+            "timestep": np.tile(np.arange(T1), R).astype(np.int64),
+            "hour": np.tile(np.arange(T1) * self.step_hours, R),
         }
         for k, v in self.data.items():
-            if k == "step":
-                continue
-            cols[k] = v.reshape(-1)
-        return pd.DataFrame(cols).sort_values(["run", "timestep"], kind="stable").reset_index(drop=True)
-
+            if k != "step":
+                cols[k] = np.ascontiguousarray(v.T).reshape(-1)
+        return pd.DataFrame(cols)
