@@ -57,7 +57,7 @@ def cmd_calibrate(args) -> int:
     except ValueError as err:
         raise _user_error("calibrate", str(err)) from None
     out = Path(args.out)
-    atomic_write(out, market_yaml(cal, command_line()))
+    atomic_write(out, market_yaml(cal, command_line(), out.name))
     m = cal.market
     print(f"calibrated market -> {out}  (BTC {cal.report['sample']['btc_usd']['from']}..{cal.report['sample']['btc_usd']['to']})")
     for name, r in (("calm", m.calm), ("stress", m.stress)):

@@ -11,8 +11,9 @@ and says so where it approximates):
 2. **BTC jumps and diffusion per regime**: a threshold estimator. Within a regime's days, a return
    more than `JUMP_THRESHOLD_SD` diffusion sds from the regime's mean is a jump day; the diffusion
    sd is re-estimated on the other days (corrected for the truncation) until the labels settle.
-   Jump rate = jump days per year in the regime; jump size mean = mean excess on jump days; jump
-   size variance = their excess variance minus one day of diffusion variance. Drift is set so the
+   Jump rate = jump days per year in the regime, less the Gaussian exceedances expected among the
+   diffusion days (0.27 % at 3 sd; clamped at zero); jump size mean and variance from the excess
+   on jump days with those false positives' moments taken off, less one day of diffusion variance. Drift is set so the
    generator's mean daily log return on non-jump days matches the data (drift - vol^2/2 = mean).
 3. **Gold**: the shipped series is a *monthly average*. Vol per regime from monthly changes of log
    averages, scaled by sqrt(3/2) (the variance of a change of consecutive window averages of a
@@ -22,11 +23,13 @@ and says so where it approximates):
    not identifiable from monthly averages: rate 0, all variance in the diffusion.
 4. **BTC funding**: the generator's hourly OU, f' = f + a (mu_regime - f) + s z + beta r, sampled
    daily, is an AR(1) with regime intercepts and the day's return as regressor:
-   f_d = c_regime + phi f_(d-1) + b r_d + e_d, fitted by OLS. Then a = 1 - phi^(1/24),
-   kappa/day = 24 a, mu_regime = c_regime / (1 - phi), beta = b * 24 a / (1 - phi) (the hourly return
-   impulses decay within the day; this assumes returns spread evenly over the day), and
-   vol_8h_per_sqrt_day = sd(e) / sqrt(sum_k (1-a)^(2k) / 24). Approximation: the data are means of
-   the day's three 8 h prints, treated as a daily sample. Gold funding: no data, defaults kept.
+   f_d = c_regime + phi f_(d-1) + b r_d + e_d, fitted by OLS, where f_d is the mean of the day's three
+   8 h prints (as in the data). The daily means of an hourly AR(1) rho have lag-1 autocorrelation
+   rho^24 S1(rho)/S0(rho), so rho solves that for phi; kappa/day = 24 (1 - rho); mu_regime =
+   c_regime / (1 - phi); beta = b / w, w the mean weight of one hour's return in its day's mean;
+   the hourly noise follows from the residual variance (see `fit_funding`). Checked on the real
+   generator in tests. The data's date label runs a day behind the return (see `aligned_funding`).
+   Gold funding: no data, defaults kept.
 5. **T-bill**: DTB3 (discount basis) turned into bond-equivalent yield, then a Vasicek AR(1) on
    business days (dt = 1/252 y): kappa = -ln(phi) * 252, long-run = c / (1 - phi),
    vol = sd(e) * sqrt(2 kappa / (1 - phi^2)). The start yield is the last one in the window.
@@ -144,6 +147,7 @@ class JumpFit:
     nonjump_mean_daily: float
     jump_days: int
     days: int
+    expected_false_positives: float
     jump_rate_per_year: float
     jump_mean: float
     jump_std: float
@@ -164,13 +168,23 @@ def fit_jumps(r: np.ndarray, k: float = JUMP_THRESHOLD_SD, max_iter: int = 50) -
         jump = new
     n = int(jump.sum())
     excess = r[jump] - m
-    if n >= 1:
-        jm = float(excess.mean())
-        jv = float(excess.var()) - s * s if n >= 2 else 0.0
+    # Gaussian diffusion days beyond the threshold are expected false positives: take them off the count
+    # and off the size moments (their excess has mean 0 and second moment s^2 (1 + k phi(k) / Q(k))).
+    tail = 1 - math.erf(k / math.sqrt(2))  # P(|Z| > k)
+    false_pos = tail * (len(r) - n)
+    true_n = n - false_pos
+    if true_n > 1:
+        m2_fp = s * s * (1 + k * (2 * math.exp(-0.5 * k * k) / math.sqrt(2 * math.pi)) / tail)
+        jm = float(excess.sum() / true_n)
+        jv = float(((excess**2).sum() - false_pos * m2_fp) / true_n) - jm * jm - s * s
+    elif n >= 1:
+        jm, jv = float(excess.mean()), (float(excess.var()) - s * s if n >= 2 else 0.0)
     else:
         jm, jv = 0.0, 0.0
+    rate = max(true_n, 0.0) / len(r) * DAYS_PER_YEAR
     return JumpFit(diffusion_sd_daily=s, nonjump_mean_daily=m, jump_days=n, days=len(r),
-                   jump_rate_per_year=n / len(r) * DAYS_PER_YEAR, jump_mean=jm, jump_std=math.sqrt(max(jv, 0.0)))
+                   expected_false_positives=false_pos, jump_rate_per_year=rate, jump_mean=jm,
+                   jump_std=math.sqrt(max(jv, 0.0)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,20 +206,55 @@ def ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coef, y - X @ coef
 
 
+PRINT_HOURS = (8, 16, 24)  # a day's funding = mean of the prints ending at these hours of the day
+
+
+def _print_avg_moments(rho: float) -> tuple[float, float, float]:
+    """For an hourly AR(1) with coefficient rho sampled as the mean of the day's three 8 h prints:
+    lag-1 autocorrelation of the daily means, their variance per unit hourly stationary variance,
+    and the mean weight with which one hour's impulse inside the day reaches that day's mean."""
+    h = np.array(PRINT_HOURS, dtype=float)
+    s0 = (rho ** np.abs(h[:, None] - h[None, :])).sum()
+    s1 = (rho ** (24 + h[:, None] - h[None, :])).sum()
+    w = np.mean([np.mean([rho ** (p - k - 1) if p > k else 0.0 for p in PRINT_HOURS]) for k in range(24)])
+    return s1 / s0, s0 / 9.0, float(w)
+
+
+def _rho_from_daily(phi: float) -> float:
+    """Hourly AR coefficient whose print-averaged daily series has lag-1 autocorrelation `phi` (bisection)."""
+    lo, hi = 1e-9, 1.0 - 1e-12
+    if phi <= _print_avg_moments(lo)[0]:
+        return lo
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if _print_avg_moments(mid)[0] < phi:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
 def fit_funding(f: np.ndarray, r: np.ndarray, stress: np.ndarray, base: FundingProcess | None = None) -> FundingFit:
-    """f, r, stress aligned daily arrays (funding of day d, BTC log return of day d, stress label)."""
+    """f, r, stress aligned daily arrays (funding of day d = mean of its three prints, BTC log return of
+    day d, stress label). OLS of f_d on regime intercepts, f_(d-1) and r_d, then mapped to the hourly OU
+    accounting for the print averaging: the daily means of an hourly AR(1) rho have lag-1
+    autocorrelation rho^24 * S1/S0 (S over the print-hour pairs), so rho solves that for the fitted phi;
+    kappa/day = 24 (1 - rho); beta = b / w with w the mean weight of an hour's return in its day's mean;
+    the hourly noise comes from the residual variance through the stationary variance of the means."""
     f, r, st = (np.asarray(a, dtype=float) for a in (f, r, stress))
     y, f_prev, r_d, s_d = f[1:], f[:-1], r[1:], st[1:]
     X = np.column_stack([1 - s_d, s_d, f_prev, r_d])
     coef, e = ols(X, y)
     c_calm, c_stress, phi, b = (float(v) for v in coef)
     phi_c = min(max(phi, 1e-6), 1 - 1e-6)
-    a = 1.0 - phi_c ** (1.0 / 24.0)
-    kappa_day = 24.0 * a
-    beta = b * 24.0 * a / (1.0 - phi_c)
+    rho = _rho_from_daily(phi_c)
+    _, var_ratio, w = _print_avg_moments(rho)
+    kappa_day = 24.0 * (1.0 - rho)
+    beta = b / w
     resid_sd = float(e.std(ddof=X.shape[1]))
-    k = np.arange(24)
-    vol = resid_sd / math.sqrt(((1 - a) ** (2 * k)).sum() / 24.0)
+    var_daily_mean = resid_sd**2 / (1 - phi_c**2)  # stationary variance of the daily means (unexplained part)
+    sigma_h = math.sqrt(var_daily_mean / var_ratio * (1 - rho**2))
+    vol = sigma_h * math.sqrt(24.0)  # generator: vol_8h_per_sqrt_day * sqrt(1/24) per hour
     base = base or FundingProcess()
     proc = base.model_copy(update={"mean_reversion_per_day": kappa_day, "vol_8h_per_sqrt_day": vol,
                                    "price_beta_8h": max(beta, 0.0)})
@@ -430,10 +479,10 @@ def calibrate(start: dt.date | str | None = None, end: dt.date | str | None = No
     return Calibration(market=market, report=report, posterior_stress=post)
 
 
-def market_yaml(cal: Calibration, command: str | None = None) -> str:
+def market_yaml(cal: Calibration, command: str | None = None, filename: str = "market.yaml") -> str:
     """A scenario fragment holding the calibrated market block, with the fit's sample as provenance.
 
-    Include it from a scenario with `include: [market-calibrated.yaml]`; the `provenance` key of an
+    Include it from a scenario with `include: [market.yaml]` (its file name); the `provenance` key of an
     included file is documentation and is dropped before validation.
     """
     import yaml
@@ -447,7 +496,7 @@ def market_yaml(cal: Calibration, command: str | None = None) -> str:
         f"#   gold monthly averages {s['xau_usd']['from']}..{s['xau_usd']['to']}, 3-month T-bill "
         f"{s['tbill'].get('from')}..{s['tbill'].get('to')}.",
         "# Not fitted (defaults): gold funding, pool depth per regime, funding floor/cap.",
-        "# Include from a scenario:  include: [market-calibrated.yaml]",
+        f"# Include from a scenario in the same folder:  include: [{filename}]",
     ]
     body = {
         "provenance": json.loads(json.dumps({
