@@ -31,7 +31,7 @@ from scripts._protocol import MAX_UINT256, WAD, deploy_protocol, market_id  # no
 
 settings.register_profile("quick", max_examples=5, stateful_step_count=10, deadline=None)
 settings.register_profile(
-    "ci", max_examples=int(os.environ.get("TRIPOD_FUZZ_EXAMPLES", "25")), stateful_step_count=20, deadline=None,
+    "ci", max_examples=int(os.environ.get("TRIPOD_FUZZ_EXAMPLES", "15")), stateful_step_count=15, deadline=None,
     suppress_health_check=list(HealthCheck), derandomize=False,
 )
 settings.register_profile(

@@ -116,3 +116,10 @@ def test_run__cadcad_engine__same_numbers_as_batch(tmp_path, root):
     c = pd.read_parquet(tmp_path / "c" / "trajectories.parquet")
     b = pd.read_parquet(tmp_path / "b" / "trajectories.parquet")
     pd.testing.assert_frame_equal(c, b, rtol=1e-9, atol=1e-9)
+
+
+def test_run__all_columns__writes_the_value_ledger_too(tmp_path):
+    r = tripod("run", "venue-failure", "--runs", 2, "--out", tmp_path / "a", "--all-columns")
+    assert r.returncode == 0, r.stderr
+    cols = pd.read_parquet(tmp_path / "a" / "trajectories.parquet").columns
+    assert {"cum_collateral_in", "cum_spot_pnl", "redeem_cap_used_usd"} <= set(cols)
