@@ -18,7 +18,8 @@ def cmd_run(args) -> int:
     from sim.runner import resolve_scenario, run
 
     path = resolve_scenario(args.scenario)
-    result = run(path, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted())
+    result = run(path, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted(),
+                 record="all" if args.all_columns else "trajectory")
     out = Path(args.out) if args.out else Path("out") / result.scenario.name
     result.write(out)
     m = result.metrics
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", default="batch", choices=("batch", "cadcad"),
                    help="batch: all runs at once in numpy (default); cadcad: the reference cadCAD engine")
     r.add_argument("--out", help="output directory (default: out/<scenario name>)")
+    r.add_argument("--all-columns", action="store_true",
+                   help="write every state variable (the value ledger, caps used, ...), not just the core columns")
     r.set_defaults(func=cmd_run)
     w = sub.add_parser("sweep", help="run (or resume) a parameter sweep on Dask")
     w.add_argument("sweep", help="sweep YAML file (see sweeps/)")

@@ -52,13 +52,20 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         raise
 
 
-def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+def atomic_write_parquet(path: Path, frame) -> None:
+    """Write a DataFrame, or a dict of equal-length numpy columns (no pandas copy), atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        frame.to_parquet(tmp, index=False)
+        if isinstance(frame, dict):
+            pq.write_table(pa.table(frame), tmp)
+        else:
+            frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -87,7 +94,7 @@ class Result:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_parquet(out / "trajectories.parquet", self.frame)
+        atomic_write_parquet(out / "trajectories.parquet", self.trajectory.columns())
         atomic_write(out / "metrics.json", json.dumps(self.metrics, indent=2, default=_json_default) + "\n")
         atomic_write(out / "scenario.json", self.scenario.model_dump_json(indent=2) + "\n")
         if report:

@@ -12,7 +12,7 @@ from sim.engines import ENGINES, run_engine
 from sim.markets import build_market
 from sim.metrics import METRIC_SERIES, compute_metrics
 from sim.model.params import make_params
-from sim.model.state import genesis_state
+from sim.model.state import TRAJECTORY_COLUMNS, genesis_state
 from sim.results import Result, command_line, git_commit, package_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +61,8 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
         progress: bool = False, record: str = "all") -> Result:
     """Simulate `runs` runs of a scenario from `seed` and compute its risk figures.
 
-    record="all" keeps every state variable's time series (what `tripod run` writes);
-    record="metrics" keeps only the series the metrics need, for large batches and sweeps.
+    record="all" keeps every state variable's time series; "trajectory" the documented core columns
+    (TRAJECTORY_COLUMNS, what `tripod run` writes); "metrics" only the series the metrics need.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(resolve_scenario(scenario))
     overrides = {k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None}
@@ -77,10 +77,10 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     paths = build_market(sc, sc.runs, sc.seed)
     params = make_params(sc)
     genesis = genesis_state(sc, paths.inputs(0, 0))
-    if record not in ("all", "metrics"):
-        raise ValueError("record must be 'all' or 'metrics'")
-    traj = run_engine(engine, params, genesis, paths, progress=progress,
-                      record=METRIC_SERIES if record == "metrics" else None)
+    recorded = {"all": None, "trajectory": TRAJECTORY_COLUMNS, "metrics": METRIC_SERIES}
+    if record not in recorded:
+        raise ValueError(f"record must be one of {sorted(recorded)}")
+    traj = run_engine(engine, params, genesis, paths, progress=progress, record=recorded[record])
     metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final)
     manifest = {
         "scenario": sc.name,

@@ -24,6 +24,10 @@ class Trajectory:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per run x timestep, run-major (already in (run, timestep) order)."""
+        return pd.DataFrame(self.columns())
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The frame's columns as numpy arrays (what the Parquet writer takes without a pandas copy)."""
         T1, R = self.steps + 1, len(self.runs)
         cols = {
             "run": np.repeat(self.runs, T1).astype(np.int64),
@@ -33,4 +37,4 @@ class Trajectory:
         for k, v in self.data.items():
             if k != "step":
                 cols[k] = np.ascontiguousarray(v.T).reshape(-1)
-        return pd.DataFrame(cols)
+        return cols

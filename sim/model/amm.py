@@ -87,6 +87,7 @@ class Curve:
         L.flags.writeable = False
         object.__setattr__(self, "bounds", b)
         object.__setattr__(self, "seg_L", L)
+        object.__setattr__(self, "_span", self._compute_span())
 
     @property
     def K(self) -> int:
@@ -95,6 +96,9 @@ class Curve:
     @property
     def liquid_span(self) -> tuple[float, float]:
         """Lowest and highest sqrt price with liquidity (any positive depth factor keeps them)."""
+        return self._span
+
+    def _compute_span(self) -> tuple[float, float]:
         idx = np.flatnonzero(self.seg_L > 0)
         if idx.size == 0:
             return np.inf, -np.inf

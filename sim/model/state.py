@@ -74,3 +74,19 @@ def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
 
 
 STATE_VARS = tuple(genesis_state(Scenario(name="_")).keys())
+
+
+# What `tripod run` writes per run x timestep by default (`--all-columns` writes every variable):
+# the market, the peg and backing, each sleeve, the flows and the holders.
+TRAJECTORY_COLUMNS = (
+    "btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "pool_depth", "stress",
+    "oracle_ok", "mint_paused", "tbill_frozen",
+    "peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd", "hyb_price", "share_price",
+    "staker_apr", "net_delta_usd",
+    "tbill_units", "tbill_nav", "tbill_pending_usd", "btc_units", "btc_short_units", "btc_margin_usd", "xau_units",
+    "xau_short_units", "xau_margin_usd", "buffer_usd", "psm_usdc",
+    "minted_husd", "burned_husd", "redeemed_usd", "reserve_drawn_usd", "cum_backstop_in", "cum_funding", "cum_costs",
+    "cum_venue_loss", "hedge_liquidations",
+    "inst_husd", "retail_husd", "vault_husd", "float_husd", "looper_debt_usd", "looper_ltv", "borrow_apr",
+    "looper_liquidated_usd", "loss_institutional", "loss_retail", "loss_loopers", "hours_below",
+)
