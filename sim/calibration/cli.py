@@ -126,7 +126,7 @@ def cmd_size_reserve(args) -> int:
     except ValidationError as err:
         raise ScenarioError("command line", format_validation_error(err)) from None
     except ValueError as err:
-        raise _user_error("--set", str(err)) from None
+        raise _user_error("--set", str(err).splitlines()[0]) from None
     results = []
     for sc in configs:
         t0 = time.time()
@@ -179,6 +179,12 @@ def cmd_stress_windows(args) -> int:
         raise _user_error("--days/--stride-days", "--days must be >= 2 and --stride-days >= 1")
     path = resolve_scenario(args.scenario)
     sc = load_scenario(path)
+    if args.set:
+        from sim.calibration.sizing import set_path
+        try:
+            sc = set_path(sc, args.set)
+        except ValueError as err:
+            raise _user_error("--set", str(err).splitlines()[0]) from None
     try:
         res = stress_windows(sc, days=args.days, stride_days=args.stride_days, start=args.from_, end=args.to,
                              seed=args.seed, top=args.top)
@@ -241,5 +247,6 @@ def register(sub) -> None:
     w.add_argument("--to", type=_date, help="last window end")
     w.add_argument("--top", type=int, default=10, help="worst windows listed (default 10)")
     w.add_argument("--seed", type=int, help="order-flow seed (default: the scenario's)")
+    w.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario field (repeat for several)")
     w.add_argument("--out", help="output directory (default: out/stress-windows-<scenario>)")
     w.set_defaults(func=cmd_stress_windows)

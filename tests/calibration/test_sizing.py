@@ -11,14 +11,14 @@ def test_needed_per_run_and_smallest_reserve_on_known_flows():
     # 4 runs: worst cumulative reserve flows 0, -10, -50, -100 (dollars)
     flows = np.array([[0, 0, 0, 0], [5, -10, -20, -100], [10, 0, -50, 20]], dtype=float)
     need = Z.needed_per_run(flows)
-    np.testing.assert_allclose(need, [1.0, 11.0, 51.0, 101.0])  # max(-m / 0.99, 1 - m)
+    np.testing.assert_allclose(need, [1.0, 11.0, 51.0, 100 / 0.99])  # max(-m / 0.99, 1 - m)
     assert Z.depletion_probability(need, 51.0) == 0.5
     assert Z.depletion_probability(need, 51.5) == 0.25
     a = Z.smallest_reserve(need, 0.25)  # one run of four may deplete
     assert 51.0 < a["reserve_usd"] <= 52.0 and a["runs_depleting_at_answer"] == 1
     assert Z.smallest_reserve(need, 0.0)["reserve_usd"] > 101.0
     # prefix horizon: only the first step counts
-    np.testing.assert_allclose(Z.needed_per_run(flows, steps=1), [1.0, 11.0, 21.0, 101.0])
+    np.testing.assert_allclose(Z.needed_per_run(flows, steps=1), [1.0, 11.0, 21.0, 100 / 0.99])
 
 
 def test_quantile_ci_covers_the_true_quantile_about_as_often_as_it_says():

@@ -50,7 +50,7 @@ def shipped_validation(root):
     from sim.config import StochasticMarket
 
     block = yaml.safe_load((root / "scenarios" / "calibrated" / "market.yaml").read_text())["market"]["stochastic"]
-    return V.validate(StochasticMarket.model_validate(block), paths=12, seed=3)
+    return V.validate(StochasticMarket.model_validate(block), paths=10, seed=3)
 
 
 @pytest.mark.parametrize("stat", [

@@ -51,4 +51,4 @@ def test_stress_windows__each_column_matches_a_direct_historical_run(few, j):
         assert row["max_depeg_bps"] == pytest.approx(depeg, rel=1e-9, abs=1e-6)
     else:
         assert row["reserve_drawdown_usd"] == pytest.approx(dd, rel=0.05, abs=2e4)
-        assert row["max_depeg_bps"] == pytest.approx(depeg, abs=2.0)
+        assert row["max_depeg_bps"] == pytest.approx(depeg, abs=5.0)  # a few bps of order-flow noise
