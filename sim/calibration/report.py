@@ -141,3 +141,35 @@ def windows_html(res: dict, manifest: dict) -> str:
              "<h2>Worst windows by max depeg (non-overlapping)</h2>", _table(res["worst_by_max_depeg"], cols),
              "<h2>Manifest</h2><pre>" + html.escape(json.dumps(manifest, indent=1)) + "</pre></body></html>"]
     return "\n".join(parts)
+
+
+def sizing_figure(modelled: list[dict], carry: list[dict], public: list[dict]) -> bytes:
+    """Two panels (protocol as modelled / funding carry only): depletion probability vs reserve, per mix.
+
+    Each list holds `tripod size-reserve` results (sizing.json "results") for the same supply."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
+    for ax, results, title in ((axes[0], modelled, "protocol as modelled (basis marked to market)"),
+                               (axes[1], carry, "funding carry only (premium_per_funding_8h = 0)")):
+        for i, r in enumerate(results):
+            x = np.asarray(r["curve"]["reserve_usd"]) / r["supply_usd"] * 100
+            y = np.asarray(r["curve"]["depletion_probability"])
+            w = r["weights"]
+            ax.step(x, y, where="post", lw=1.4, color=f"C{i}",
+                    label=f"T-bill {w['tbill']:.0%} / BTC {w['btc']:.0%} / gold {w['xau']:.0%} / buffer {w['buffer']:.0%}")
+        for p in public:
+            ax.axvline(p["reserve_usd"] / p["supply_usd"] * 100, color="k", lw=0.8, ls=":")
+        ax.axhline(0.01, color="grey", lw=0.6)
+        ax.set_yscale("log")
+        ax.set_ylim(1.0 / max(r["runs"] for r in results), 1.05)
+        ax.set_xlim(left=0)
+        ax.set_xlabel("initial reserve fund, % of supply")
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel(f"P(reserve depleted within {modelled[0]['horizon_days']:g} days)")
+    axes[1].legend(fontsize=7, loc="upper right")
+    axes[0].text(0.05, 0.03, "dotted: public estimates for a pure\ndelta-neutral book (0.68-0.80 % of supply)",
+                 transform=axes[0].transAxes, fontsize=7)
+    fig.suptitle(f"Reserve sizing on the calibrated market: ${modelled[0]['supply_usd'] / 1e9:g}B supply, "
+                 f"{modelled[0]['runs']} runs", fontsize=10)
+    return _png_bytes(fig, 100)
