@@ -307,6 +307,10 @@ class Retail(Strict):
     """Hours below the peg threshold after which retail starts to exit anyway (they exit late)."""
     noise_flow_usd_per_hour: NonNegUSD = 1.5e6
     """Std of random net pool flow per hour in calm (buys and sells by retail)."""
+    btc_leverage: NonNegFloat = 0.0
+    """Retail's leverage on BTC held elsewhere: a BTC fall of x in a step makes them sell
+    x * btc_leverage of their HUSD on the pool to meet margin calls (they sell core assets to keep
+    levered positions). 0 = unlevered."""
 
 
 class Stakers(Strict):
@@ -341,12 +345,56 @@ class Loopers(Strict):
         return self
 
 
+class Growth(Strict):
+    """Reflexive deposits: new supply follows the staker yield's premium over T-bills and the peg's
+    recent record. Positive rates mint at par through the Minter (within caps, not while paused),
+    split across holder classes by their shares; negative rates are institutional redemptions."""
+
+    enabled: bool = False
+    base_rate_per_day: Finite = 0.0
+    yield_sensitivity_per_day: NonNegFloat = 0.05
+    """Growth per day per unit of (staker APR - T-bill yield): 0.05 and a 10 % spread = 0.5 %/day."""
+    depeg_penalty_per_day: NonNegFloat = 0.02
+    """Growth lost per day after a full 48 hours below the peg threshold (scaled by hours below / 48)."""
+    max_rate_per_day: Annotated[float, Field(gt=0, le=1)] = 0.02
+
+
+class TreasuryCompany(Strict):
+    """A listed digital-asset treasury company (DAT): holds BTC, HUSD and HYB, financed by equity and
+    convertible-like debt with a maturity and an LTV covenant. Its equity trades at NAV x mNAV, and
+    mNAV follows sentiment (the recent return of its NAV)."""
+
+    name: str
+    btc_usd: NonNegUSD = 0.0
+    husd_usd: NonNegUSD = 0.0
+    hyb_usd: NonNegUSD = 0.0
+    debt_usd: NonNegUSD = 0.0
+    mnav_start: PosPrice = 1.5
+    mnav_sentiment_beta: NonNegFloat = 2.0
+    """log mNAV target per unit of 30-day NAV log return (sentiment)."""
+    mnav_adjust_per_day: NonNegFloat = 0.5
+    covenant_ltv: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    """Debt / assets above which the lender forces sales back to 90 % of the covenant."""
+    maturity_hours: NonNegHours | None = None
+    """When the debt falls due; it is rolled over unless mNAV < 1, then repaid by selling."""
+    sell_rate_below_nav_per_hour: Frac = 0.01
+    """Share of holdings sold per hour to buy back stock while the equity trades below NAV."""
+
+    @model_validator(mode="after")
+    def _solvent(self):
+        if self.debt_usd >= self.btc_usd + self.husd_usd + self.hyb_usd and self.debt_usd > 0:
+            raise ValueError("debt_usd must be below the company's holdings")
+        return self
+
+
 class Agents(Strict):
     arbitrageurs: Arbitrageurs = Arbitrageurs()
     institutional: Institutional = Institutional()
     retail: Retail = Retail()
     stakers: Stakers = Stakers()
     loopers: Loopers = Loopers()
+    growth: Growth = Growth()
+    treasury_companies: Annotated[list[TreasuryCompany], Field(max_length=6)] = []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,7 +491,8 @@ class Scenario(Strict):
     def _consistent(self):
         a = self.agents
         held = (a.institutional.share_of_supply + a.retail.share_of_supply + a.stakers.share_of_supply
-                + a.loopers.collateral_share_of_supply)
+                + a.loopers.collateral_share_of_supply
+                + sum(c.husd_usd for c in a.treasury_companies) / self.protocol.initial_supply_usd)
         if held > 0.97:
             raise ValueError(
                 f"agents: holder shares of supply sum to {held:.3f}; keep <= 0.97 so the pool and LPs hold the rest")

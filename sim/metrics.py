@@ -15,7 +15,7 @@ from sim.model.parts.common import backing
 
 HOURS_PER_YEAR = 8760.0
 INSOLVENCY_TOLERANCE = 1e-4  # a backing shortfall under 1 bp of supply is rounding, not insolvency
-LOSS_CLASSES = ("reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers")
+LOSS_CLASSES = ("reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers", "treasury_companies")
 # One number per run: the columns of a sweep's results.parquet.
 PER_RUN_METRICS = (
     "min_peg_price", "max_depeg_bps", "hours_below_threshold", "depeg_episodes", "unrecovered_depeg",
@@ -40,6 +40,7 @@ class MetricsAccumulator:
         if self.t_last is None:  # genesis
             R = price.shape[0]
             self.start = {k: np.array(s[k], dtype=float) for k in ("reserve_fund_usd", "hyb_price", "share_price", "supply")}
+            self.start_equity = [dat_equity(s, i) for i in range(_dat_count(s))]
             self.min_price = price.copy()
             self.steps_below = np.zeros(R)
             self.in_episode = np.zeros(R, dtype=bool)
@@ -77,6 +78,9 @@ class MetricsAccumulator:
         reserve0 = st["reserve_fund_usd"]
         # Whoever still holds HUSD at the end holds a claim on (backing + reserve): a shortfall is theirs.
         haircut = np.maximum(0.0, 1.0 - (backing(end) + end["reserve_fund_usd"]) / end["supply"])
+        # a treasury company's shareholders lose the fall in its market value, net of buybacks paid out
+        company_loss = [e0 - (dat_equity(end, i) + end[f"dat{i}_buyback_usd"]) + haircut * end[f"dat{i}_husd"]
+                        for i, e0 in enumerate(self.start_equity)]
         net_out_per_day = (end["reserve_drawn_usd"] - end["reserve_added_usd"]) / (hours / 24)
         with np.errstate(divide="ignore", invalid="ignore"):
             runway = np.where(net_out_per_day > 0, end["reserve_fund_usd"] / net_out_per_day, np.inf)
@@ -102,6 +106,7 @@ class MetricsAccumulator:
             "loss_institutional_usd": end["loss_institutional"] + haircut * end["inst_husd"],
             "loss_retail_usd": end["loss_retail"] + haircut * end["retail_husd"],
             "loss_loopers_usd": end["loss_loopers"] + haircut * end["looper_shares"] * end["share_price"],
+            "loss_treasury_companies_usd": sum(company_loss, np.zeros_like(self.min_price)),
             "hedge_liquidated": (end["hedge_liquidations"] > 0).astype(float),
             "looper_liquidated_usd": end["looper_liquidated_usd"],
             "protocol_costs_usd": end["cum_costs"] + end["cum_venue_loss"],
@@ -109,7 +114,19 @@ class MetricsAccumulator:
             "supply_change": end["supply"] / st["supply"] - 1,
         }
         assert tuple(out) == PER_RUN_METRICS, "keep PER_RUN_METRICS in step with per_run()"
+        out.update({f"loss_dat{i}_usd": v for i, v in enumerate(company_loss)})
         return {k: np.asarray(v, dtype=float) * np.ones_like(self.min_price) for k, v in out.items()}
+
+
+def _dat_count(s: dict) -> int:
+    return sum(1 for k in s if k.startswith("dat") and k.endswith("_mnav"))
+
+
+def dat_equity(s: dict, i: int):
+    """Market value of company i's equity: (holdings - debt) x mNAV, holdings at pool/market prices."""
+    assets = (s[f"dat{i}_btc_units"] * s["btc_usd"] + s[f"dat{i}_husd"] * s["peg_price"]
+              + s[f"dat{i}_hyb"] * s["hyb_price"])
+    return np.maximum(assets - s[f"dat{i}_debt_usd"], 0.0) * s[f"dat{i}_mnav"]
 
 
 def _q(values, qs: dict[str, float]) -> dict:
@@ -146,6 +163,7 @@ def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hour
         "staker_rewards_usd": {"mean": float(r["staker_rewards_usd"].mean())},
         "hyb_drawdown": _q(r["hyb_drawdown"], {"p50": 0.5, "p95": 0.95}),
         "losses_by_class_usd": {k: float(r[f"loss_{k}_usd"].mean()) for k in LOSS_CLASSES},
+        "losses_by_company_usd": {k[5:-4]: float(v.mean()) for k, v in r.items() if k.startswith("loss_dat")},
         "hedge_liquidation_probability": float(r["hedge_liquidated"].mean()),
         "looper_liquidated_usd": {"mean": float(r["looper_liquidated_usd"].mean())},
         "protocol_costs_usd": {"mean": float(r["protocol_costs_usd"].mean())},
@@ -154,20 +172,23 @@ def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hour
     }
 
 
-def accumulate_recorded(data: dict[str, np.ndarray], step_hours: float, threshold: float,
-                        repeg_level: float) -> MetricsAccumulator:
-    """Feed a recorded trajectory ((T + 1, R) arrays) through an accumulator, step by step."""
+def accumulate_recorded(data: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float,
+                        genesis: dict | None = None) -> MetricsAccumulator:
+    """Feed a recorded trajectory ((T + 1, R) arrays) through an accumulator, step by step.
+    `genesis` fills in what the recording left out at t = 0 (e.g. treasury companies' holdings)."""
     acc = MetricsAccumulator(step_hours, threshold, repeg_level)
     keys = ("peg_price", "backing_usd", "reserve_fund_usd", "supply", "backing_ratio", "hyb_price", "share_price")
-    for t in range(data["peg_price"].shape[0]):
+    first = {**(genesis or {}), **{k: v[0] for k, v in data.items()}}
+    acc.update(first, 0)
+    for t in range(1, data["peg_price"].shape[0]):
         acc.update({k: data[k][t] for k in keys}, t)
     return acc
 
 
 def compute_metrics(data: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float,
-                    final: dict[str, np.ndarray] | None = None) -> dict:
+                    final: dict[str, np.ndarray] | None = None, genesis: dict | None = None) -> dict:
     """Summary metrics of a recorded trajectory (the series in METRIC_SERIES at least) and its final state."""
-    acc = accumulate_recorded(data, step_hours, threshold, repeg_level)
+    acc = accumulate_recorded(data, step_hours, threshold, repeg_level, genesis)
     end = final if final is not None else {k: v[-1] for k, v in data.items()}
     episodes = np.concatenate(acc.episodes) if acc.episodes else np.array([])
     return summarize(acc.per_run(end), episodes, acc.t_last * step_hours, threshold, repeg_level)

@@ -12,7 +12,7 @@ from sim.engines import ENGINES, run_engine
 from sim.markets import build_market
 from sim.metrics import METRIC_SERIES, compute_metrics
 from sim.model.params import make_params
-from sim.model.state import TRAJECTORY_COLUMNS, genesis_state
+from sim.model.state import genesis_state, trajectory_columns
 from sim.results import Result, command_line, git_commit, package_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
         traj = run_batch(params, genesis, paths, record=(), observer=acc)
     else:
         traj = run_engine(engine, params, genesis, paths)
-        acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level)
+        acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, genesis)
     episodes = np.concatenate(acc.episodes) if acc.episodes else np.array([])
     return acc.per_run(traj.final), episodes
 
@@ -62,7 +62,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     """Simulate `runs` runs of a scenario from `seed` and compute its risk figures.
 
     record="all" keeps every state variable's time series; "trajectory" the documented core columns
-    (TRAJECTORY_COLUMNS, what `tripod run` writes); "metrics" only the series the metrics need.
+    (`trajectory_columns`, what `tripod run` writes); "metrics" only the series the metrics need.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(resolve_scenario(scenario))
     overrides = {k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None}
@@ -77,11 +77,12 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     paths = build_market(sc, sc.runs, sc.seed)
     params = make_params(sc)
     genesis = genesis_state(sc, paths.inputs(0, 0))
-    recorded = {"all": None, "trajectory": TRAJECTORY_COLUMNS, "metrics": METRIC_SERIES}
+    recorded = {"all": None, "trajectory": trajectory_columns(genesis), "metrics": METRIC_SERIES}
     if record not in recorded:
         raise ValueError(f"record must be one of {sorted(recorded)}")
     traj = run_engine(engine, params, genesis, paths, progress=progress, record=recorded[record])
-    metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final)
+    metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final,
+                              genesis=genesis)
     manifest = {
         "scenario": sc.name,
         "seed": sc.seed,

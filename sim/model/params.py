@@ -83,6 +83,30 @@ def make_params(sc: Scenario) -> dict:
         "borrow_slope": a.loopers.borrow_rate.slope_apr,
         "borrow_kink": a.loopers.borrow_rate.kink,
         "borrow_jump": a.loopers.borrow_rate.jump_slope_apr,
+        "retail_btc_leverage": a.retail.btc_leverage,
+        "growth_enabled": a.growth.enabled,
+        "growth_base_day": a.growth.base_rate_per_day,
+        "growth_yield_sens_day": a.growth.yield_sensitivity_per_day,
+        "growth_depeg_penalty_day": a.growth.depeg_penalty_per_day,
+        "growth_max_day": a.growth.max_rate_per_day,
+        "holder_weights": _holder_weights(sc),
+        "dats": tuple({
+            "covenant_ltv": c.covenant_ltv,
+            "maturity_hour": np.inf if c.maturity_hours is None else c.maturity_hours,
+            "mnav_beta": c.mnav_sentiment_beta,
+            "mnav_step": min(1.0, c.mnav_adjust_per_day * dt / 24),
+            "mnav_start": c.mnav_start,
+            "buyback_step": 1 - (1 - c.sell_rate_below_nav_per_hour) ** dt,
+        } for c in a.treasury_companies),
+        # sentiment = NAV log return over about 30 days, kept as an exponential average
+        "sentiment_weight": 1 - np.exp(-dt / 720.0),
         # staker yield is smoothed over about a week (what loopers and depositors look at)
         "apr_ema_weight": 1 - np.exp(-dt / 168.0),
     }
+
+
+def _holder_weights(sc: Scenario) -> tuple[float, float, float]:
+    """How new deposits split between institutions, retail and stakers (their shares of supply)."""
+    a = sc.agents
+    w = np.array([a.institutional.share_of_supply, a.retail.share_of_supply, a.stakers.share_of_supply])
+    return tuple((w / w.sum()).tolist()) if w.sum() > 0 else (1.0, 0.0, 0.0)

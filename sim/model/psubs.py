@@ -6,6 +6,7 @@ variable is then set from that signal (`update_from_signal`). A block can be swi
 """
 from __future__ import annotations
 
+from sim.model.parts.dats import p_dats
 from sim.model.parts.hedge import p_accrue
 from sim.model.parts.market import p_market
 from sim.model.parts.rebalance import p_observe, p_rebalance
@@ -19,6 +20,8 @@ PSUBS = [
      "details": "T-bill NAV, hedge PnL, funding and basis; margin liquidation; venue failure; T+1 settlement"},
     {"label": "trading", "policy": p_trading, "enabled": True,
      "details": "retail flow and panic, institutional exits, loopers, PSM and mint/redeem arbitrage on the pool"},
+    {"label": "dats", "policy": p_dats, "enabled": True,
+     "details": "treasury companies: mNAV from sentiment, buybacks below NAV, forced sales on covenant or maturity"},
     {"label": "treasury", "policy": p_treasury, "enabled": True,
      "details": "reserve fund covers deficits, backstop sells HYB, surplus to stakers and reserve"},
     {"label": "rebalance", "policy": p_rebalance, "enabled": True,

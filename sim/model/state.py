@@ -70,7 +70,20 @@ def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
         "share_price": 1.0, "looper_ltv": ag.loopers.initial_ltv, "borrow_apr": 0.0, "net_delta_usd": 0.0,
     }
     s.update({k: 0.0 for k in LEDGER_VARS})
+    s.update({"inst_exited_husd": 0.0, "deposits_usd": 0.0})
+    # treasury companies: holdings bought at the start prices; their HUSD comes out of the float
+    for i, c in enumerate(ag.treasury_companies):
+        hyb0 = sc.pool.hyb_price_start
+        s.update({f"dat{i}_btc_units": c.btc_usd / btc, f"dat{i}_husd": c.husd_usd, f"dat{i}_hyb": c.hyb_usd / hyb0,
+                  f"dat{i}_debt_usd": c.debt_usd, f"dat{i}_mnav": c.mnav_start, f"dat{i}_sentiment": 0.0,
+                  f"dat{i}_assets_usd": c.btc_usd + c.husd_usd + c.hyb_usd,
+                  f"dat{i}_forced_usd": 0.0, f"dat{i}_buyback_usd": 0.0, f"dat{i}_loss_usd": 0.0})
+        s["float_husd"] -= c.husd_usd
     return s
+
+
+def dat_count(state: dict) -> int:
+    return sum(1 for k in state if k.startswith("dat") and k.endswith("_mnav"))
 
 
 STATE_VARS = tuple(genesis_state(Scenario(name="_")).keys())
@@ -89,4 +102,12 @@ TRAJECTORY_COLUMNS = (
     "cum_venue_loss", "hedge_liquidations",
     "inst_husd", "retail_husd", "vault_husd", "float_husd", "looper_debt_usd", "looper_ltv", "borrow_apr",
     "looper_liquidated_usd", "loss_institutional", "loss_retail", "loss_loopers", "hours_below",
+    "inst_exited_husd", "deposits_usd",
 )
+
+
+def trajectory_columns(state: dict) -> tuple[str, ...]:
+    """The core columns plus each treasury company's."""
+    dats = tuple(k for k in state if k.startswith("dat") and k.split("_", 1)[1] in
+                 ("mnav", "husd", "hyb", "btc_units", "debt_usd", "assets_usd", "forced_usd", "buyback_usd", "loss_usd"))
+    return TRAJECTORY_COLUMNS + dats

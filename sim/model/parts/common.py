@@ -20,6 +20,17 @@ def backing(s: dict):
             + s["buffer_usd"] + s["psm_usdc"])
 
 
+def holder_husd(s: dict):
+    """HUSD held by every holder: supply always equals this (institutions, retail, the sHUSD vault,
+    the float of pool/LPs/arbitrageurs, and treasury companies)."""
+    total = s["inst_husd"] + s["retail_husd"] + s["vault_husd"] + s["float_husd"]
+    i = 0
+    while f"dat{i}_husd" in s:
+        total = total + s[f"dat{i}_husd"]
+        i += 1
+    return total
+
+
 def tbill_instant_available(p: dict, s: dict):
     room = np.maximum(p["tbill_instant_limit_day"] - s["tbill_instant_used_usd"], 0.0)
     return np.where(s["tbill_frozen"] > 0, 0.0, np.minimum(room, s["tbill_units"] * s["tbill_nav"]))

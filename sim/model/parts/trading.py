@@ -63,13 +63,17 @@ def _retail_and_institutions(p, s, x):
     s["loss_institutional"] = s["loss_institutional"] + r * p["redeem_fee"]
     # what caps did not let through is sold on the pool, but not below their limit price
     lim = np.sqrt(1 - p["inst_max_pool_discount"])
+    before = s["inst_husd"]
     _trade_class(p, s, "institutional", want - r, np.ones_like(want, dtype=bool), sqrt_limit=lim)
+    s["inst_exited_husd"] = s["inst_exited_husd"] + r + (before - s["inst_husd"])
 
     # retail exits late: on a large discount, or after their patience with a depeg runs out, or in a run
     price = s["pool_sqrt_price"] ** 2
     panic = (1 - price > p["retail_panic_discount"]) | (s["hours_below"] > p["retail_patience_hours"])
     run_step = 1 - (1 - x["run_rate_retail"]) ** dt
-    sell_amt = s["retail_husd"] * np.minimum(np.where(panic, p["retail_panic_step"], 0.0) + run_step, 1.0)
+    # levered retail sells HUSD to meet margin calls on their BTC when it falls
+    margin_call = p["retail_btc_leverage"] * np.maximum(0.0, 1 - x["btc_usd"] / x["btc_usd_prev"])
+    sell_amt = s["retail_husd"] * np.minimum(np.where(panic, p["retail_panic_step"], 0.0) + run_step + margin_call, 1.0)
     _trade_class(p, s, "retail", sell_amt, np.ones_like(sell_amt, dtype=bool))
 
 
@@ -117,6 +121,39 @@ def _loopers(p, s):
     s["looper_liquidated_usd"] = s["looper_liquidated_usd"] + seize
     s["float_husd"] = s["float_husd"] + seize
     _swap(p, s, seize, np.ones_like(seize, dtype=bool))  # the liquidator's sale; proceeds are theirs
+
+
+def _growth(p, s, x):
+    """Reflexive deposits: supply grows while stakers out-earn T-bills and the peg has held."""
+    rate_day = (p["growth_base_day"] + p["growth_yield_sens_day"] * (s["staker_apr"] - x["tbill_yield"])
+                - p["growth_depeg_penalty_day"] * np.minimum(s["hours_below"], 48.0) / 48.0)
+    rate = np.clip(rate_day, -p["growth_max_day"], p["growth_max_day"]) * p["dt_hours"] / 24.0
+    # inflows mint at par through the Minter, within the hourly cap and not while paused
+    room = np.where(s["mint_paused"] > 0, 0.0, np.maximum(p["mint_cap_step"] - s["mint_cap_used_usd"], 0.0))
+    dep = np.minimum(np.maximum(rate, 0.0) * s["supply"], room)
+    w_inst, w_retail, w_stakers = p["holder_weights"]
+    sp = safe_div(s["vault_husd"], s["vault_shares"], 1.0)
+    s["inst_husd"] = s["inst_husd"] + dep * w_inst
+    s["retail_husd"] = s["retail_husd"] + dep * w_retail
+    s["vault_husd"] = s["vault_husd"] + dep * w_stakers
+    s["vault_shares"] = s["vault_shares"] + safe_div(dep * w_stakers, sp)
+    s["staker_shares"] = s["staker_shares"] + safe_div(dep * w_stakers, sp)
+    s["supply"] = s["supply"] + dep
+    s["minted_husd"] = s["minted_husd"] + dep
+    s["mint_cap_used_usd"] = s["mint_cap_used_usd"] + dep
+    s["buffer_usd"] = s["buffer_usd"] + dep
+    s["cum_collateral_in"] = s["cum_collateral_in"] + dep
+    s["deposits_usd"] = s["deposits_usd"] + dep
+    # outflows: institutions redeem what they no longer want, within caps and liquidity
+    cap_left = np.maximum(p["redeem_cap_step"] - s["redeem_cap_used_usd"], 0.0)
+    out = np.minimum(np.maximum(-rate, 0.0) * s["inst_husd"],
+                     np.minimum(cap_left, redeem_capacity(p, s) / (1 - p["redeem_fee"])))
+    _redeem(p, s, out)
+    s["inst_husd"] = s["inst_husd"] - out
+    s["float_husd"] = s["float_husd"] + out
+    s["loss_institutional"] = s["loss_institutional"] + out * p["redeem_fee"]
+    s["inst_exited_husd"] = s["inst_exited_husd"] + out
+    s["deposits_usd"] = s["deposits_usd"] - out
 
 
 def _redeem(p, s, husd):
@@ -197,7 +234,8 @@ TRADING_VARS = ("pool_sqrt_price", "retail_husd", "inst_husd", "float_husd", "lo
                 "looper_liquidated_usd", "supply", "burned_husd", "minted_husd", "redeemed_usd", "redeem_cap_used_usd",
                 "mint_cap_used_usd", "psm_usdc", "psm_minted", "buffer_usd", "tbill_units", "tbill_instant_used_usd",
                 "btc_units", "btc_short_units", "btc_margin_usd", "xau_units", "xau_short_units", "xau_margin_usd",
-                "unwind_used_usd", "cum_costs", "cum_collateral_out", "cum_collateral_in", "hours_below")
+                "unwind_used_usd", "cum_costs", "cum_collateral_out", "cum_collateral_in", "hours_below",
+                "inst_exited_husd", "deposits_usd", "staker_shares")
 
 
 def p_trading(p: dict, s: dict, x: dict) -> dict:
@@ -205,6 +243,8 @@ def p_trading(p: dict, s: dict, x: dict) -> dict:
     loopers lever and unwind through the pool; arbitrageurs mint/redeem when the spread beats fee +
     gas, within caps; the PSM swaps 1:1 less its fee up to its ceiling."""
     o = dict(s)
+    if p["growth_enabled"]:
+        _growth(p, o, x)
     _retail_and_institutions(p, o, x)
     _loopers(p, o)
     if p["arb_enabled"]:
