@@ -67,6 +67,33 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_experiment(args) -> int:
+    from sim.config import ScenarioError, load_scenario
+    from sim.experiments import leverage_cycle as lc
+    from sim.runner import resolve_scenario
+
+    base = load_scenario(resolve_scenario(args.scenario or "leverage-cycle"))
+    try:
+        ltvs = tuple(float(v) for v in args.ltvs.split(",")) if args.ltvs else lc.DEFAULT_LTVS
+    except ValueError:
+        raise ScenarioError("--ltvs", [f"not a comma-separated list of numbers: {args.ltvs!r}"]) from None
+    designs = tuple(args.designs.split(",")) if args.designs else tuple(lc.DESIGNS)
+    bad = [d for d in designs if d not in lc.DESIGNS]
+    if bad or any(not 0 <= v < 0.93 for v in ltvs) or args.runs < 1:
+        raise ScenarioError("experiment", [f"--designs must be among {list(lc.DESIGNS)}, --ltvs in [0, 0.93), "
+                                           f"--runs >= 1 (got designs {list(designs)}, ltvs {list(ltvs)}, runs {args.runs})"])
+    result = lc.run_experiment(base, args.runs, args.seed, ltvs, designs, progress=_progress_wanted())
+    out = Path(args.out) if args.out else Path("out") / "leverage-cycle"
+    lc.write(result, out)
+    print(f"leverage-cycle: {len(result['points'])} points x {args.runs} runs, {result['wall_seconds']:.1f} s")
+    for p in result["points"]:
+        print(f"  {p['design']:13s} max LTV {p['max_ltv']:.2f}: depeg {p['depeg_probability']:.2f}, "
+              f"story order {p['story_order_full_share']:.2f} (consistent {p['story_order_consistent_share']:.2f})")
+    print(f"  critical leverage: {result['critical_leverage']}")
+    print(f"  wrote {out}/ (leverage_cycle.json, report.html)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="tripod", description="Design and stress-test a delta-neutral hybrid stablecoin.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -86,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     w.add_argument("--workers", type=int, help="workers of the embedded LocalCluster (default: 2)")
     w.set_defaults(func=cmd_sweep)
+    e = sub.add_parser("experiment", help="designed experiments (leverage-cycle)")
+    e.add_argument("name", choices=("leverage-cycle",))
+    e.add_argument("--runs", type=int, default=20, help="runs per grid point (default 20)")
+    e.add_argument("--seed", type=int, default=8)
+    e.add_argument("--scenario", help="base scenario (default: scenarios/leverage-cycle.yaml)")
+    e.add_argument("--ltvs", help="comma-separated looper max LTVs (default 0,0.5,0.7,0.8,0.9)")
+    e.add_argument("--designs", help="comma-separated backstop designs (default: reserve-only,backstop,big-backstop)")
+    e.add_argument("--out", help="output directory (default: out/leverage-cycle)")
+    e.set_defaults(func=cmd_experiment)
     s = sub.add_parser("scenarios", help="list the shipped scenarios")
     s.set_defaults(func=cmd_scenarios)
     v = sub.add_parser("validate", help="check a scenario file")

@@ -1,0 +1,1 @@
+"""Experiments: designed comparisons over several scenarios, with their own report."""

@@ -1,0 +1,203 @@
+"""The leverage-cycle experiment: calm reflexive growth, then a volatility shock, over a grid of
+looper leverage limits x backstop designs. It tests a story — HYB falls first, then the treasury
+companies, then institutions leave, then retail takes the loss — and reports what the model finds.
+
+Per run it times six events; per grid point it attributes losses by class and measures the peg;
+across leverage it finds the critical max LTV where depeg probability jumps.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sim.config import Scenario
+from sim.metrics import LOSS_CLASSES
+from sim.results import atomic_write, command_line, git_commit, package_versions
+
+DEFAULT_LTVS = (0.0, 0.5, 0.7, 0.8, 0.9)
+# Backstop designs: how the loss is absorbed once the shock hits.
+DESIGNS = {
+    "reserve-only": {"reserve": {"initial_usd": 25e6}, "backstop": {"enabled": False}},
+    "backstop": {"reserve": {"initial_usd": 5e6}, "backstop": {"enabled": True, "max_sale_usd_per_day": 10e6}},
+    "big-backstop": {"reserve": {"initial_usd": 5e6}, "backstop": {"enabled": True, "max_sale_usd_per_day": 50e6}},
+}
+EVENTS = ("hyb_drawdown_50", "dat_below_nav", "dat_forced_sale", "institutional_exit_25", "retail_loss_peak",
+          "peg_below_099")
+STORY = ("hyb_drawdown_50", "dat_below_nav", "institutional_exit_25", "retail_loss_peak")
+
+
+def point_scenario(base: Scenario, max_ltv: float, design: str) -> Scenario:
+    d = base.model_dump(mode="python")
+    d["agents"]["loopers"].update(max_ltv=max_ltv, initial_ltv=min(d["agents"]["loopers"]["initial_ltv"], max_ltv),
+                                  liquidation_ltv=min(0.99, max_ltv + 0.06))
+    for block, values in DESIGNS[design].items():
+        d["protocol"][block].update(values)
+    return Scenario.model_validate(d)
+
+
+def _first(mask: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Hour of the first True per run (columns), NaN when never."""
+    hit = mask.any(axis=0)
+    return np.where(hit, hours[np.argmax(mask, axis=0)], np.nan)
+
+
+def event_times(d: dict, step_hours: float, threshold: float = 0.99) -> dict[str, np.ndarray]:
+    hours = np.arange(d["peg_price"].shape[0]) * step_hours
+    n_dats = sum(1 for k in d if k.startswith("dat") and k.endswith("_mnav"))
+    mnav = np.stack([d[f"dat{i}_mnav"] for i in range(n_dats)]) if n_dats else np.ones((1, *d["peg_price"].shape))
+    forced = np.stack([d[f"dat{i}_forced_usd"] for i in range(n_dats)]) if n_dats else np.zeros((1, *d["peg_price"].shape))
+    loss = d["loss_retail"]
+    peak = np.where(loss.max(axis=0) > 0, hours[np.argmax(loss, axis=0)], np.nan)
+    return {
+        "hyb_drawdown_50": _first(d["hyb_price"] <= 0.5 * d["hyb_price"][0], hours),
+        "dat_below_nav": _first((mnav < 1).any(axis=0), hours),
+        "dat_forced_sale": _first((forced > 0).any(axis=0), hours),
+        "institutional_exit_25": _first(d["inst_exited_husd"] >= 0.25 * d["inst_husd"][0], hours),
+        "retail_loss_peak": peak,
+        "peg_below_099": _first(d["peg_price"] < threshold, hours),
+    }
+
+
+def story_holds(times: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(all four story events happened in the story's order, the events that happened are in order)."""
+    t = np.stack([times[e] for e in STORY])  # (4, R)
+    happened = np.isfinite(t)
+    full = happened.all(axis=0) & (np.diff(t, axis=0) >= 0).all(axis=0)
+    consistent = np.ones(t.shape[1], dtype=bool)
+    for a in range(len(STORY)):
+        for b in range(a + 1, len(STORY)):
+            both = happened[a] & happened[b]
+            consistent &= ~both | (t[a] <= t[b])
+    return full, consistent & (happened.sum(axis=0) >= 2)
+
+
+def loss_shares(m: dict) -> dict[str, float]:
+    losses = {k: max(v, 0.0) for k, v in m["losses_by_class_usd"].items()}
+    total = sum(losses.values())
+    return {k: (v / total if total > 0 else 0.0) for k, v in losses.items()}
+
+
+def run_experiment(base: Scenario, runs: int, seed: int, ltvs=DEFAULT_LTVS, designs=tuple(DESIGNS),
+                   progress: bool = False) -> dict:
+    import sim
+
+    started = time.time()
+    points = []
+    grid = [(ltv, des) for des in designs for ltv in ltvs]
+    it = grid
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(grid, desc="leverage-cycle", unit="point")
+    for ltv, des in it:
+        sc = point_scenario(base, ltv, des)
+        res = sim.run(sc, runs=runs, seed=seed, record="trajectory")
+        m = res.metrics
+        times = event_times(res.trajectory.data, sc.step_hours, sc.depeg_threshold)
+        full, consistent = story_holds(times)
+        points.append({
+            "max_ltv": ltv, "design": des,
+            "depeg_probability": m["depeg_probability"], "max_depeg_bps_p95": m["max_depeg_bps"]["p95"],
+            "insolvency_probability": m["insolvency_probability"], "hyb_drawdown_p50": m["hyb_drawdown"]["p50"],
+            "looper_liquidated_usd_mean": m["looper_liquidated_usd"]["mean"],
+            "losses_by_class_usd": m["losses_by_class_usd"], "losses_by_company_usd": m["losses_by_company_usd"],
+            "loss_share_by_class": loss_shares(m),
+            "event_hours_median": {e: (float(np.nanmedian(v)) if np.isfinite(v).any() else None) for e, v in times.items()},
+            "event_probability": {e: float(np.isfinite(v).mean()) for e, v in times.items()},
+            "story_order_full_share": float(full.mean()),
+            "story_order_consistent_share": float(consistent.mean()),
+            "event_hours_per_run": {e: [None if not np.isfinite(x) else float(x) for x in v] for e, v in times.items()},
+        })
+    critical = {}
+    for des in designs:
+        pts = sorted((p for p in points if p["design"] == des), key=lambda p: p["max_ltv"])
+        jumps = [(b["depeg_probability"] - a["depeg_probability"], b["max_ltv"]) for a, b in zip(pts, pts[1:])]
+        big = max(jumps) if jumps else (0.0, None)
+        critical[des] = {"max_ltv": big[1] if big[0] > 0 else None, "depeg_probability_jump": big[0]}
+    return {
+        "experiment": "leverage-cycle", "scenario": base.name, "config_hash": base.config_hash(), "runs": runs,
+        "seed": seed, "ltvs": list(ltvs), "designs": list(designs), "points": points, "critical_leverage": critical,
+        "story": list(STORY), "versions": package_versions(), "git_commit": git_commit(), "command": command_line(),
+        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": round(time.time() - started, 2),
+    }
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def plots(result: dict) -> list[tuple[str, str]]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    pts, out = result["points"], []
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for des in result["designs"]:
+        p = sorted((q for q in pts if q["design"] == des), key=lambda q: q["max_ltv"])
+        ax.plot([q["max_ltv"] for q in p], [q["depeg_probability"] for q in p], marker="o", label=des)
+    ax.set_xlabel("looper max LTV")
+    ax.set_ylabel("depeg probability (< 0.99)")
+    ax.set_title("Peg outcome against leverage")
+    ax.legend(fontsize=8)
+    out.append(("Peg outcome against leverage", _png(fig)))
+    des = result["designs"][0]
+    p = sorted((q for q in pts if q["design"] == des), key=lambda q: q["max_ltv"])
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    bottom = np.zeros(len(p))
+    for cls in LOSS_CLASSES:
+        v = np.array([q["loss_share_by_class"].get(cls, 0.0) for q in p])
+        ax.bar([str(q["max_ltv"]) for q in p], v, bottom=bottom, label=cls)
+        bottom += v
+    ax.set_xlabel("looper max LTV")
+    ax.set_ylabel("share of total loss")
+    ax.set_title(f"Who bears the loss ({des})")
+    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    out.append((f"Loss attribution against leverage ({des})", _png(fig)))
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for i, e in enumerate(EVENTS):
+        xs = [q["max_ltv"] + 0.008 * (i - 2.5) for q in p if q["event_hours_median"][e] is not None]
+        ys = [q["event_hours_median"][e] for q in p if q["event_hours_median"][e] is not None]
+        ax.scatter(xs, ys, label=e, s=25)
+    ax.set_xlabel("looper max LTV")
+    ax.set_ylabel("median hour of first occurrence")
+    ax.set_title(f"Order of events ({des})")
+    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    out.append((f"Order of events ({des})", _png(fig)))
+    return out
+
+
+def render(result: dict) -> str:
+    rows = "".join(
+        f"<tr><td>{p['design']}</td><td>{p['max_ltv']}</td><td>{p['depeg_probability']:.2f}</td>"
+        f"<td>{p['max_depeg_bps_p95']:.0f}</td><td>{p['hyb_drawdown_p50']:.2f}</td>"
+        f"<td>{p['story_order_full_share']:.2f}</td><td>{p['story_order_consistent_share']:.2f}</td>"
+        f"<td>{html.escape(', '.join(f'{k} {v:.0%}' for k, v in p['loss_share_by_class'].items() if v >= 0.005))}</td></tr>"
+        for p in result["points"])
+    imgs = "".join(f"<h3>{html.escape(t)}</h3><img src='data:image/png;base64,{b}'/>" for t, b in plots(result))
+    crit = html.escape(json.dumps(result["critical_leverage"]))
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Tripod — leverage cycle</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #ccc;padding:2px 5px}}img{{max-width:100%}}</style></head><body>
+<h1>Leverage-cycle experiment</h1><p>{result['runs']} runs per point, seed {result['seed']}, scenario
+{html.escape(result['scenario'])}. Story tested: {html.escape(' → '.join(result['story']))}.</p>
+<p>Critical leverage (largest jump in depeg probability) per design: <code>{crit}</code></p>
+<table><tr><th>design</th><th>max LTV</th><th>depeg prob.</th><th>max depeg p95 (bps)</th><th>HYB drawdown p50</th>
+<th>story order (all four)</th><th>story order (consistent)</th><th>loss shares</th></tr>{rows}</table>
+{imgs}</body></html>"""
+
+
+def write(result: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "leverage_cycle.json", json.dumps(result, indent=1) + "\n")
+    atomic_write(out / "report.html", render(result))
