@@ -53,7 +53,8 @@ def event_times(d: dict, step_hours: float, threshold: float = 0.99) -> dict[str
     n_dats = sum(1 for k in d if k.startswith("dat") and k.endswith("_mnav"))
     mnav = np.stack([d[f"dat{i}_mnav"] for i in range(n_dats)]) if n_dats else np.ones((1, *d["peg_price"].shape))
     forced = np.stack([d[f"dat{i}_forced_usd"] for i in range(n_dats)]) if n_dats else np.zeros((1, *d["peg_price"].shape))
-    loss = d["loss_retail"]
+    # retail's loss marked to market: realised losses plus the discount on what they still hold
+    loss = d["loss_retail"] + d["retail_husd"] * np.maximum(0.0, 1.0 - d["peg_price"])
     peak = np.where(loss.max(axis=0) > 0, hours[np.argmax(loss, axis=0)], np.nan)
     return {
         "hyb_drawdown_50": _first(d["hyb_price"] <= 0.5 * d["hyb_price"][0], hours),
