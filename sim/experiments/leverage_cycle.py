@@ -25,8 +25,8 @@ DEFAULT_LTVS = (0.0, 0.5, 0.7, 0.8, 0.9)
 # Backstop designs: how the loss is absorbed once the shock hits.
 DESIGNS = {
     "reserve-only": {"reserve": {"initial_usd": 25e6}, "backstop": {"enabled": False}},
-    "backstop": {"reserve": {"initial_usd": 5e6}, "backstop": {"enabled": True, "max_sale_usd_per_day": 10e6}},
-    "big-backstop": {"reserve": {"initial_usd": 5e6}, "backstop": {"enabled": True, "max_sale_usd_per_day": 50e6}},
+    "backstop": {"reserve": {"initial_usd": 0.0}, "backstop": {"enabled": True, "max_sale_usd_per_day": 10e6}},
+    "big-backstop": {"reserve": {"initial_usd": 0.0}, "backstop": {"enabled": True, "max_sale_usd_per_day": 50e6}},
 }
 EVENTS = ("hyb_drawdown_50", "dat_below_nav", "dat_forced_sale", "institutional_exit_25", "retail_loss_peak",
           "peg_below_099")

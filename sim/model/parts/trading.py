@@ -138,11 +138,9 @@ def _growth(p, s, x):
     s["vault_husd"] = s["vault_husd"] + dep * w_stakers
     s["vault_shares"] = s["vault_shares"] + safe_div(dep * w_stakers, sp)
     s["staker_shares"] = s["staker_shares"] + safe_div(dep * w_stakers, sp)
-    s["supply"] = s["supply"] + dep
-    s["minted_husd"] = s["minted_husd"] + dep
     s["mint_cap_used_usd"] = s["mint_cap_used_usd"] + dep
     s["buffer_usd"] = s["buffer_usd"] + dep
-    s["cum_collateral_in"] = s["cum_collateral_in"] + dep
+    _mint(s, dep, dep)
     s["deposits_usd"] = s["deposits_usd"] + dep
     # outflows: institutions redeem what they no longer want, within caps and liquidity
     cap_left = np.maximum(p["redeem_cap_step"] - s["redeem_cap_used_usd"], 0.0)
@@ -154,6 +152,13 @@ def _growth(p, s, x):
     s["loss_institutional"] = s["loss_institutional"] + out * p["redeem_fee"]
     s["inst_exited_husd"] = s["inst_exited_husd"] + out
     s["deposits_usd"] = s["deposits_usd"] - out
+
+
+def _mint(s, husd, collateral_usd):
+    """New HUSD against collateral: supply and the value ledger move together. Mutates s."""
+    s["supply"] = s["supply"] + husd
+    s["minted_husd"] = s["minted_husd"] + husd
+    s["cum_collateral_in"] = s["cum_collateral_in"] + collateral_usd
 
 
 def _redeem(p, s, husd):
@@ -212,19 +217,15 @@ def _arbitrage(p, s):
         paid = safe_div(m, 1 - p["psm_fee"])
         s["psm_usdc"] = s["psm_usdc"] + paid
         s["psm_minted"] = s["psm_minted"] + m
-        s["supply"] = s["supply"] + m
-        s["minted_husd"] = s["minted_husd"] + m
+        _mint(s, m, paid)
         s["float_husd"] = s["float_husd"] + m
-        s["cum_collateral_in"] = s["cum_collateral_in"] + paid
     # above the peg: mint through the Minter (not while paused) within the cap, sell on the pool
     cap_left = np.where(s["mint_paused"] > 0, 0.0, np.maximum(p["mint_cap_step"] - s["mint_cap_used_usd"], 0.0))
     m = _sell_to(p, s, 1 + p["mint_fee"] + edge, cap_left)
     paid = safe_div(m, 1 - p["mint_fee"])
     s["buffer_usd"] = s["buffer_usd"] + paid
-    s["supply"] = s["supply"] + m
-    s["minted_husd"] = s["minted_husd"] + m
     s["mint_cap_used_usd"] = s["mint_cap_used_usd"] + m
-    s["cum_collateral_in"] = s["cum_collateral_in"] + paid
+    _mint(s, m, paid)
     # minted HUSD went into the pool (sold) or stays in arbitrage inventory: both are float
     s["float_husd"] = s["float_husd"] + m
 
