@@ -91,12 +91,28 @@ def test_protocol_state_machine__random_sequences__invariants_hold(
     husd.approve(minter, MAX_UINT256, sender=arb)
     husd.approve(psm, MAX_UINT256, sender=arb)
     husd.approve(shusd, MAX_UINT256, sender=arb)
+    heartbeat = {s: int(oracle.feeds(p.tokens[s]).heartbeat) for s in SYMBOLS}
+    MARGIN = 60  # seconds kept between the chain clock and any hour or staleness boundary
+
+    def align_clock():
+        """Move to 10 minutes into the next hour and refresh every feed, so that neither an hour
+        bucket nor a feed's heartbeat flips between a prediction and the transaction it predicts
+        (anvil's clock follows the wall clock between blocks)."""
+        now = chain.pending_timestamp
+        chain.mine(1, timestamp=(now // HOUR + 1) * HOUR + 600)
+        for s in SYMBOLS:
+            p.feeds[s].setAnswer(p.feeds[s].latestAnswer(), sender=gov)
+
+    align_clock()
 
     class ProtocolMachine(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
+            if not 600 <= chain.pending_timestamp % HOUR <= 2_400:
+                align_clock()  # the wall clock drifted during a long run (anvil)
             self.snapshot = chain.snapshot()
             RUNS["sequences"] += 1
+            self.updated = {s: int(p.feeds[s].latestRoundData()[3]) for s in SYMBOLS}
             self.ghost_supply = int(husd.totalSupply())
             self.answers = {s: int(p.feeds[s].latestAnswer()) for s in SYMBOLS}
             self.touched_blocks: set[int] = set()
@@ -301,16 +317,24 @@ def test_protocol_state_machine__random_sequences__invariants_hold(
             new = max(1, self.answers[sym] * (10_000 + move_bps) // 10_000)
             p.feeds[sym].setAnswer(new, sender=gov)
             self.answers[sym] = new
+            self.updated[sym] = chain.blocks.head.timestamp
 
         @rule()
         def refresh_feeds(self):
             """Keepers push a fresh round at the current price (clears staleness and jumps)."""
             for s in SYMBOLS:
                 p.feeds[s].setAnswer(self.answers[s], sender=gov)
+                self.updated[s] = chain.blocks.head.timestamp
 
         @rule(seconds=st.integers(min_value=1, max_value=2 * HOUR))
         def advance_time(self, seconds):
-            chain.mine(1, timestamp=chain.pending_timestamp + seconds)
+            target = chain.pending_timestamp + seconds
+            # Never land just before a boundary (hour bucket, feed heartbeat): step past it instead.
+            boundaries = [(target // HOUR + 1) * HOUR] + [self.updated[s] + heartbeat[s] + 1 for s in SYMBOLS]
+            for b in boundaries:
+                if b - MARGIN <= target < b:
+                    target = b + 1
+            chain.mine(1, timestamp=target)
 
         @rule(sym=st.sampled_from(sorted(hedged)), extra_usd=st.integers(min_value=-50_000, max_value=2_000_000),
               pnl_usd=st.integers(min_value=-100_000, max_value=100_000))
