@@ -41,9 +41,21 @@ def borrow_apr(p, debt):
             + p["borrow_jump"] * np.maximum(u - kink, 0.0) / (1 - kink))
 
 
+def _institutions_redeem(p, s, want):
+    """Institutions redeem `want` HUSD through the Minter, as far as the hourly cap and the
+    protocol's instant liquidity allow. Returns what went through. Mutates s."""
+    cap_left = np.maximum(p["redeem_cap_step"] - s["redeem_cap_used_usd"], 0.0)
+    r = np.minimum(want, np.minimum(cap_left, redeem_capacity(p, s) / (1 - p["redeem_fee"])))
+    s["inst_husd"] = s["inst_husd"] - r
+    s["float_husd"] = s["float_husd"] + r  # _redeem burns from the float
+    _redeem(p, s, r)
+    s["loss_institutional"] = s["loss_institutional"] + r * p["redeem_fee"]
+    s["inst_exited_husd"] = s["inst_exited_husd"] + r
+    return r
+
+
 def _retail_and_institutions(p, s, x):
     dt = p["dt_hours"]
-    price = s["pool_sqrt_price"] ** 2
     # random retail order flow, larger in stress
     flow = p["retail_noise_step"] * x["flow_noise"] * (1 + x["stress"])
     sell = flow < 0
@@ -55,17 +67,12 @@ def _retail_and_institutions(p, s, x):
     run_step = 1 - (1 - x["run_rate_institutional"]) ** dt
     want = s["inst_husd"] * (np.where(1 - price > p["inst_exit_discount"], p["inst_exit_step"], 0.0) + run_step)
     want = np.minimum(want, s["inst_husd"])
-    cap_left = np.maximum(p["redeem_cap_step"] - s["redeem_cap_used_usd"], 0.0)
-    r = np.minimum(want, np.minimum(cap_left, redeem_capacity(p, s) / (1 - p["redeem_fee"])))
-    _redeem(p, s, r)
-    s["inst_husd"] = s["inst_husd"] - r
-    s["float_husd"] = s["float_husd"] + r  # _redeem burns from the float
-    s["loss_institutional"] = s["loss_institutional"] + r * p["redeem_fee"]
+    r = _institutions_redeem(p, s, want)
     # what caps did not let through is sold on the pool, but not below their limit price
     lim = np.sqrt(1 - p["inst_max_pool_discount"])
     before = s["inst_husd"]
     _trade_class(p, s, "institutional", want - r, np.ones_like(want, dtype=bool), sqrt_limit=lim)
-    s["inst_exited_husd"] = s["inst_exited_husd"] + r + (before - s["inst_husd"])
+    s["inst_exited_husd"] = s["inst_exited_husd"] + (before - s["inst_husd"])
 
     # retail exits late: on a large discount, or after their patience with a depeg runs out, or in a run
     price = s["pool_sqrt_price"] ** 2
@@ -143,14 +150,7 @@ def _growth(p, s, x):
     _mint(s, dep, dep)
     s["deposits_usd"] = s["deposits_usd"] + dep
     # outflows: institutions redeem what they no longer want, within caps and liquidity
-    cap_left = np.maximum(p["redeem_cap_step"] - s["redeem_cap_used_usd"], 0.0)
-    out = np.minimum(np.maximum(-rate, 0.0) * s["inst_husd"],
-                     np.minimum(cap_left, redeem_capacity(p, s) / (1 - p["redeem_fee"])))
-    _redeem(p, s, out)
-    s["inst_husd"] = s["inst_husd"] - out
-    s["float_husd"] = s["float_husd"] + out
-    s["loss_institutional"] = s["loss_institutional"] + out * p["redeem_fee"]
-    s["inst_exited_husd"] = s["inst_exited_husd"] + out
+    out = _institutions_redeem(p, s, np.maximum(-rate, 0.0) * s["inst_husd"])
     s["deposits_usd"] = s["deposits_usd"] - out
 
 
