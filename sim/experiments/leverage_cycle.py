@@ -31,6 +31,7 @@ DESIGNS = {
 EVENTS = ("hyb_drawdown_50", "dat_below_nav", "dat_forced_sale", "institutional_exit_25", "retail_loss_peak",
           "peg_below_099")
 STORY = ("hyb_drawdown_50", "dat_below_nav", "institutional_exit_25", "retail_loss_peak")
+RETAIL_LOSS_WINDOW_HOURS = 168.0
 
 
 def point_scenario(base: Scenario, max_ltv: float, design: str) -> Scenario:
@@ -53,8 +54,12 @@ def event_times(d: dict, step_hours: float, threshold: float = 0.99) -> dict[str
     n_dats = sum(1 for k in d if k.startswith("dat") and k.endswith("_mnav"))
     mnav = np.stack([d[f"dat{i}_mnav"] for i in range(n_dats)]) if n_dats else np.ones((1, *d["peg_price"].shape))
     forced = np.stack([d[f"dat{i}_forced_usd"] for i in range(n_dats)]) if n_dats else np.zeros((1, *d["peg_price"].shape))
-    # retail's loss marked to market: realised losses plus the discount on what they still hold
-    loss = d["loss_retail"] + d["retail_husd"] * np.maximum(0.0, 1.0 - d["peg_price"])
+    # retail's loss rate: what they realised over the trailing week plus the paper loss on what they
+    # hold (cumulative realised loss alone always peaks at the end: everyday trading costs add up)
+    lag = max(1, int(round(RETAIL_LOSS_WINDOW_HOURS / step_hours)))
+    realised = d["loss_retail"]
+    weekly = realised - np.concatenate([np.repeat(realised[:1], lag, axis=0), realised[:-lag]])[: len(realised)]
+    loss = weekly + d["retail_husd"] * np.maximum(0.0, 1.0 - d["peg_price"])
     peak = np.where(loss.max(axis=0) > 0, hours[np.argmax(loss, axis=0)], np.nan)
     return {
         "hyb_drawdown_50": _first(d["hyb_price"] <= 0.5 * d["hyb_price"][0], hours),
@@ -80,7 +85,10 @@ def story_holds(times: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def loss_shares(m: dict) -> dict[str, float]:
-    losses = {k: max(v, 0.0) for k, v in m["losses_by_class_usd"].items()}
+    """Shares of the stablecoin's own losses (reserve, HYB, stakers, institutions, retail, loopers).
+    Treasury companies' equity losses are reported apart: a $5B company's stock falling with BTC would
+    otherwise drown every other share."""
+    losses = {k: max(v, 0.0) for k, v in m["losses_by_class_usd"].items() if k != "treasury_companies"}
     total = sum(losses.values())
     return {k: (v / total if total > 0 else 0.0) for k, v in losses.items()}
 
@@ -109,6 +117,7 @@ def run_experiment(base: Scenario, runs: int, seed: int, ltvs=DEFAULT_LTVS, desi
             "looper_liquidated_usd_mean": m["looper_liquidated_usd"]["mean"],
             "losses_by_class_usd": m["losses_by_class_usd"], "losses_by_company_usd": m["losses_by_company_usd"],
             "loss_share_by_class": loss_shares(m),
+            "treasury_company_equity_loss_usd": m["losses_by_class_usd"]["treasury_companies"],
             "event_hours_median": {e: (float(np.nanmedian(v)) if np.isfinite(v).any() else None) for e, v in times.items()},
             "event_probability": {e: float(np.isfinite(v).mean()) for e, v in times.items()},
             "story_order_full_share": float(full.mean()),
@@ -156,7 +165,7 @@ def plots(result: dict) -> list[tuple[str, str]]:
     p = sorted((q for q in pts if q["design"] == des), key=lambda q: q["max_ltv"])
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     bottom = np.zeros(len(p))
-    for cls in LOSS_CLASSES:
+    for cls in (c for c in LOSS_CLASSES if c != "treasury_companies"):
         v = np.array([q["loss_share_by_class"].get(cls, 0.0) for q in p])
         ax.bar([str(q["max_ltv"]) for q in p], v, bottom=bottom, label=cls)
         bottom += v
