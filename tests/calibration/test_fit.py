@@ -137,6 +137,7 @@ def test_market_yaml__is_includable_and_round_trips(shipped, tmp_path):
     assert sc.market.stochastic == shipped.market
 
 
+@pytest.mark.slow
 def test_calibrate__synthetic_series_recover_the_regime_vols():
     """Fit data drawn from a known market (through the same generator): vols come back."""
     from sim.markets.generator import generate

@@ -53,6 +53,7 @@ def shipped_validation(root):
     return V.validate(StochasticMarket.model_validate(block), paths=10, seed=3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stat", [
     pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[k])) if k in KNOWN_FAILURES else k
     for k in V.TOLERANCES])
