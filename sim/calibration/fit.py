@@ -400,7 +400,9 @@ def calibrate(start: dt.date | str | None = None, end: dt.date | str | None = No
     if len(df) >= 30:
         ff = fit_funding(df["f"].to_numpy(), df["r"].to_numpy(), df["s"].to_numpy(), base.funding_btc)
         fund_proc, fund_means = ff.process, ff.mean_8h
-        fund_rep = {"days": ff.n, "from": str(df.index[0].date()), "to": str(df.index[-1].date()),
+        lag = pd.Timedelta(days=FUNDING_LAG_DAYS)  # report the file's own dates
+        fund_rep = {"days": ff.n, "from": str((df.index[0] + lag).date()), "to": str((df.index[-1] + lag).date()),
+                    "aligned_one_day_back": True,
                     "phi_daily": ff.phi_daily, "intercept_calm": ff.intercept["calm"],
                     "intercept_stress": ff.intercept["stress"], "b_return_daily": ff.b_return,
                     "resid_sd_daily": ff.resid_sd, "beta_clipped_at_zero": ff.b_return < 0}

@@ -180,7 +180,8 @@ def size_reserve(sc: Scenario, target_probs: float | list[float], horizon_days: 
     dd = -np.minimum(flows.min(axis=0), 0.0)
     grid = np.unique(np.concatenate([[0.0], np.quantile(need, np.linspace(0, 1, 201))]))
     out = {
-        "scenario": sc.name, "supply_usd": supply, "weights": sc.protocol.weights.model_dump(),
+        "scenario": sc.name, "config_hash": sc.config_hash(), "supply_usd": supply,
+        "weights": sc.protocol.weights.model_dump(),
         "premium_per_funding_8h": sc.protocol.hedge.premium_per_funding_8h,
         "horizon_days": days, "runs": runs, "seed": seed, "engine": "batch",
         "answers": answers,
