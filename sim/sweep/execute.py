@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -71,8 +72,14 @@ def _client(scheduler: str | None, workers: int | None):
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if scheduler:
         return Client(scheduler), None
-    cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1), threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
+    # Workers are spawned with SIGINT ignored (the disposition survives exec and Python keeps it), so
+    # Ctrl-C reaches only this process, which cancels the work and keeps finished chunks.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1), threads_per_worker=1,
+                               processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return Client(cluster), cluster
 
 

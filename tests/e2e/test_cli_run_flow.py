@@ -36,7 +36,8 @@ def test_run__writes_every_promised_file_metric_and_column(crash_run):
               "redeemed_usd", "staker_apy", "hyb_drawdown", "losses_by_class_usd"):
         assert k in m, k
     assert set(m["max_depeg_bps"]) >= {"p50", "p95", "p99", "max"}
-    assert set(m["losses_by_class_usd"]) == {"reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers"}
+    assert set(m["losses_by_class_usd"]) == {"reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers",
+                                             "treasury_companies"}
     t = pd.read_parquet(out / "trajectories.parquet")
     for c in ("run", "timestep", "hour", "peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd",
               "btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "hyb_price"):
