@@ -41,7 +41,7 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
     error UnknownMarket(bytes32 market);
     error MarketExists(bytes32 market);
     error DeltaDriftExceeded(address asset, int256 netDelta, uint256 bound);
-    error AssetNotTracked(address asset);
+    error AssetNotHedged(address asset);
 
     event AssetTracked(address indexed asset);
     event MarketAdded(bytes32 indexed market, address indexed asset);
@@ -165,7 +165,7 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
     /// @return bound the largest |net| allowed
     function netDelta(address asset) public view returns (int256 net, uint256 bound) {
         bytes32 market = marketOf[asset];
-        if (market == bytes32(0)) revert AssetNotTracked(asset);
+        if (market == bytes32(0)) revert AssetNotHedged(asset);
         uint256 spot = spotValue(asset);
         net = int256(spot) - int256(hedges[market].notional);
         bound = spot * maxDriftBps / BPS + driftBufferUsd;

@@ -75,3 +75,9 @@ def test_set_drift_bound__by_admin__emits_DriftBoundSet(ledger, gov):
     tx = ledger.setDriftBound(100, 0, sender=gov)
     ev = tx.decode_logs(ledger.DriftBoundSet)[0]
     assert (ev.maxDriftBps, ev.driftBufferUsd) == (100, 0)
+
+
+def test_net_delta__for_unhedged_sleeve__reverts_AssetNotHedged(ledger, usdc):
+    assert not ledger.isHedged(usdc)
+    with ape.reverts(ledger.AssetNotHedged, asset=usdc.address):
+        ledger.netDelta(usdc)
