@@ -185,9 +185,17 @@ def _ret(x):
 
 def _check_fee(fee):
     fee = np.asarray(fee, dtype=float)
-    if np.any(fee < 0) or np.any(fee >= 1):
+    bad = not 0 <= float(fee) < 1 if fee.ndim == 0 else bool(np.any(fee < 0) or np.any(fee >= 1))
+    if bad:
         raise ValueError("fee must be in [0, 1)")
     return fee
+
+
+def _broadcast(*arrays):
+    """np.broadcast_arrays that leaves arguments already of the common shape untouched (the hot
+    path: every argument is a scalar or an (R,) array). Results are read-only views or the inputs."""
+    shape = np.broadcast_shapes(*(x.shape for x in arrays))
+    return [x if x.shape == shape else np.broadcast_to(x, shape) for x in arrays]
 
 
 def _seg_liquidity(curve: Curve, d):
@@ -242,7 +250,7 @@ def swap_exact_in(
     """
     fee = _check_fee(fee)
     lim = np.nan if sqrt_limit is None else sqrt_limit
-    s, a, z, f, lim, d = np.broadcast_arrays(
+    s, a, z, f, lim, d = _broadcast(
         np.asarray(sqrt_p, dtype=float),
         np.asarray(amount_in, dtype=float),
         np.asarray(zero_for_one, dtype=bool),
@@ -338,7 +346,7 @@ def amounts_to_reach(sqrt_p, sqrt_target, curve: Curve, depth=1.0, fee=DEFAULT_F
     Returns ``(amount0, amount1, fee_paid)`` in HUSD, USDC, input token.
     """
     fee = _check_fee(fee)
-    s, t, f, d = np.broadcast_arrays(
+    s, t, f, d = _broadcast(
         np.asarray(sqrt_p, dtype=float),
         np.asarray(sqrt_target, dtype=float),
         fee,
