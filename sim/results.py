@@ -63,7 +63,7 @@ def atomic_write_parquet(path: Path, frame) -> None:
     os.close(fd)
     try:
         if isinstance(frame, dict):
-            pq.write_table(pa.table(frame), tmp)
+            pq.write_table(pa.table(frame), tmp, use_dictionary=False)  # float columns: dictionaries only cost time
         else:
             frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
