@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("file")
     v.set_defaults(func=cmd_validate)
     __import__("sim.calibration.cli", fromlist=["register"]).register(sub)  # calibrate, size-reserve, stress-windows
+    __import__("sim.chain.cli", fromlist=["register"]).register(sub)  # replay (imports Ape only when run)
     return ap
 
 

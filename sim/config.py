@@ -229,6 +229,11 @@ class Caps(Strict):
 class Revenue(Strict):
     staker_share: Frac = 0.8
     distribution_interval_hours: PosHours = 8.0
+    distribute: Literal["surplus", "carry"] = "surplus"
+    """What is paid out each interval. `surplus`: all of backing above supply, including the perp
+    basis marked to market (its gains leave, its losses are drawn from the reserve: a ratchet on the
+    reserve). `carry`: at most the T-bill yield and funding earned since the last payout; marks stay
+    in the backing as a cushion."""
 
 
 class Reserve(Strict):

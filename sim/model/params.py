@@ -48,6 +48,7 @@ def make_params(sc: Scenario) -> dict:
         # revenue, reserve, backstop, PSM, breakers
         "staker_share": p.revenue.staker_share,
         "distribution_interval": p.revenue.distribution_interval_hours,
+        "distribute_carry_only": p.revenue.distribute == "carry",
         "reserve_draw_step": p.reserve.max_draw_usd_per_hour * dt,
         "backstop_enabled": p.backstop.enabled,
         "backstop_sale_day": p.backstop.max_sale_usd_per_day,

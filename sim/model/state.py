@@ -70,7 +70,7 @@ def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
         "share_price": 1.0, "looper_ltv": ag.loopers.initial_ltv, "borrow_apr": 0.0, "net_delta_usd": 0.0,
     }
     s.update({k: 0.0 for k in LEDGER_VARS})
-    s.update({"inst_exited_husd": 0.0, "deposits_usd": 0.0})
+    s.update({"inst_exited_husd": 0.0, "deposits_usd": 0.0, "carry_paid_mark_usd": 0.0})
     # treasury companies: holdings bought at the start prices; their HUSD comes out of the float
     for i, c in enumerate(ag.treasury_companies):
         hyb0 = sc.pool.hyb_price_start

@@ -275,3 +275,14 @@ def test_observe__derived_values():
     o = after(p_observe, p, s, x)
     assert o["peg_price"] == 1.0 and o["backing_ratio"] == pytest.approx(1.0)
     assert o["looper_ltv"] == pytest.approx(0.6)
+
+
+def test_treasury__carry_only__pays_out_no_more_than_carry_earned():
+    _, p, s, x = setup({"protocol": {"revenue": {"distribute": "carry"}}}, t=8)
+    s["buffer_usd"] += 1e6  # a mark-to-market gain...
+    s["cum_funding"] = 2e5  # ...of which only this much is carry
+    o = after(p_treasury, p, s, x)
+    assert o["staker_rewards_usd"] == pytest.approx(2e5 * p["staker_share"])
+    assert o["carry_paid_mark_usd"] == 2e5
+    o2 = after(p_treasury, p, {**o, "buffer_usd": o["buffer_usd"]}, {**x, "hour": 16.0})
+    assert o2["staker_rewards_usd"] == o["staker_rewards_usd"]  # nothing new earned since

@@ -33,7 +33,7 @@ def p_treasury(p: dict, s: dict, x: dict) -> dict:
     # State Variables
     o = {k: s[k] for k in ("reserve_fund_usd", "reserve_drawn_usd", "reserve_added_usd", "buffer_usd", "hyb_sqrt_price",
                            "hyb_sold", "backstop_day_used_usd", "cum_backstop_in", "supply", "minted_husd",
-                           "vault_husd", "staker_rewards_usd", "staker_apr")}
+                           "vault_husd", "staker_rewards_usd", "staker_apr", "carry_paid_mark_usd")}
     hour = x["hour"]
     # reserve covers a deficit, within its per-hour draw limit
     deficit = np.maximum(s["supply"] - backing(s), 0.0)
@@ -55,6 +55,11 @@ def p_treasury(p: dict, s: dict, x: dict) -> dict:
     # distribution: surplus to stakers (minted into the vault) and to the reserve (moved out of the buffer)
     dist_now = (hour % p["distribution_interval"]) < dt
     surplus = np.where(dist_now, np.maximum(backing({**s, **o}) - o["supply"], 0.0), 0.0)
+    if p["distribute_carry_only"]:
+        # pay out at most the carry earned since the last payout; hedge marks stay as a cushion
+        carry = s["cum_yield"] + s["cum_funding"]
+        surplus = np.minimum(surplus, np.maximum(carry - o["carry_paid_mark_usd"], 0.0))
+        o["carry_paid_mark_usd"] = np.where(dist_now, carry, o["carry_paid_mark_usd"])
     to_stakers = surplus * p["staker_share"]
     to_reserve = np.minimum(surplus - to_stakers, np.maximum(o["buffer_usd"], 0.0))
     o["supply"] = o["supply"] + to_stakers

@@ -1,0 +1,68 @@
+"""`tripod replay`: replay one simulated run as transactions on a local fork and compare.
+
+`register(subparsers)` is called from `sim/cli.py: build_parser()`. Ape is imported only when the
+command runs.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def cmd_replay(args) -> int:
+    from sim.chain.replay import FORK, ReplayError, ReplayNodeError, replay
+
+    if args.run < 0 or (args.steps is not None and args.steps < 1):
+        print("error: --run must be >= 0 and --steps >= 1", file=sys.stderr)
+        return 2
+    target = Path(args.target)
+    try:
+        if target.is_dir():
+            run_dir = target
+        else:
+            run_dir = _simulate(args)
+        res = replay(run_dir, run=args.run, network=args.network or FORK, steps=args.steps)
+    except ReplayNodeError as err:
+        print(f"error: {err}; no result file was written", file=sys.stderr)
+        return 1
+    except ReplayError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    s = res.summary
+    print(f"{s['scenario']} run {s['run']}: {s['steps']} steps replayed on {s['network']} in {s['wall_seconds']:.1f} s "
+          f"({s['seconds_per_step'] * 1000:.0f} ms/step, set-up {s['setup_seconds']:.1f} s), gas {s['gas_used']:,}")
+    for f, v in s["divergence"].items():
+        print(f"  {f:16s} max |chain - sim| {v['max_abs']:.6g} (rel {v['max_rel']:.3g}) at step {v['step']}")
+    pm = s["pool_maths"]
+    print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
+    print(f"  reverts: {s['revert_count']}")
+    for r in s["reverts"][:10]:
+        print(f"    step {r['step']}: {r['action']}: {r['reason']}")
+    print(f"  wrote {run_dir}/chain_replay.parquet, chain_replay.json")
+    return 0
+
+
+def _simulate(args) -> Path:
+    """A scenario (file or shipped name): simulate run 0..K with every column, then replay run K."""
+    from sim.config import ScenarioError
+    from sim.runner import resolve_scenario, run
+
+    path = resolve_scenario(args.target)
+    if not path.exists():
+        raise ScenarioError(str(args.target), ["no such run directory, scenario file or shipped scenario"])
+    result = run(path, runs=args.run + 1, record="all")
+    out = Path(args.out) if args.out else Path("out") / f"{result.scenario.name}-replay"
+    result.write(out)
+    return out
+
+
+def register(sub) -> None:
+    r = sub.add_parser("replay", help="replay a simulated run as transactions on a local fork and compare with the model")
+    r.add_argument("target", help="run directory written by `tripod run ... --all-columns`, or a scenario (file or shipped name)")
+    r.add_argument("--network", default="fork",
+                   help="fork (default: start anvil node A, fork it, stop both after) or an Ape network choice, "
+                        "e.g. ethereum:local:foundry")
+    r.add_argument("--run", type=int, default=0, help="which run of the trajectory to replay (default 0)")
+    r.add_argument("--steps", type=int, help="replay only the first N steps (default: the whole horizon)")
+    r.add_argument("--out", help="with a scenario: where to write the simulated run (default out/<name>-replay)")
+    r.set_defaults(func=cmd_replay)

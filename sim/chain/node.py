@@ -1,0 +1,143 @@
+"""Local anvil nodes: start on a free port, wait until they answer, stop the whole process group.
+
+Pure Python (subprocess + urllib): no Ape, no web3. Node A is the "mainnet-like" upstream (chain id
+`UPSTREAM_CHAIN_ID`, not 31337); a fork node runs `anvil --fork-url <node A>`. Every node started
+here is also registered with `atexit`, and `stop()` kills the process group (SIGTERM, then SIGKILL),
+so no anvil outlives the Python process that started it, even when a test fails.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+UPSTREAM_CHAIN_ID = 7_357  # node A ("mainnet-like"); anything but 31337/1337
+MNEMONIC = "test test test test test test test test test test test junk"  # Ape's and anvil's default
+
+_LIVE: set["AnvilNode"] = set()
+
+
+class NodeError(RuntimeError):
+    """A node could not start or stopped answering."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rpc(uri: str, method: str, params: list | None = None, timeout: float = 5.0):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    req = urllib.request.Request(uri, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        out = json.loads(r.read())
+    if "error" in out:
+        raise NodeError(f"{method}: {out['error']}")
+    return out["result"]
+
+
+class AnvilNode:
+    """One anvil process. Use as a context manager, or call start()/stop()."""
+
+    def __init__(self, chain_id: int = UPSTREAM_CHAIN_ID, fork_url: str | None = None, port: int | None = None,
+                 accounts: int = 10, balance_eth: int = 1_000_000, log_path: str | os.PathLike | None = None,
+                 extra_args: list[str] | None = None):
+        self.chain_id = chain_id
+        self.fork_url = fork_url
+        self.port = port
+        self.accounts = accounts
+        self.balance_eth = balance_eth
+        self.log_path = Path(log_path) if log_path else None
+        self.extra_args = list(extra_args or [])
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [str(ANVIL), "--host", "127.0.0.1", "--port", str(self.port), "--accounts", str(self.accounts),
+               "--balance", str(self.balance_eth), "--mnemonic", MNEMONIC, "--steps-tracing",
+               "--gas-limit", "30000000", "--code-size-limit", "100000"]
+        if self.fork_url:
+            cmd += ["--fork-url", self.fork_url]
+        else:
+            cmd += ["--chain-id", str(self.chain_id)]
+        return cmd + self.extra_args
+
+    def start(self, timeout: float = 20.0) -> "AnvilNode":
+        if not ANVIL.exists():
+            raise NodeError(f"anvil not found at {ANVIL} (npm install)")
+        for attempt in range(3):
+            self.port = self.port or free_port()
+            self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+            # A new session = a new process group: stop() kills the wrapper and anvil together.
+            self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            _LIVE.add(self)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    rpc(self.uri, "eth_chainId", timeout=1.0)
+                    return self
+                except (OSError, urllib.error.URLError, NodeError):
+                    time.sleep(0.05)
+            self.stop()
+            self.port = None  # port taken between free_port() and bind: try another one
+        raise NodeError(f"anvil did not start ({' '.join(self.command())})")
+
+    def alive(self) -> bool:
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        try:
+            rpc(self.uri, "eth_chainId", timeout=1.0)
+            return True
+        except (OSError, urllib.error.URLError, NodeError):
+            return False
+
+    def stop(self, timeout: float = 5.0) -> None:
+        proc, self.proc = self.proc, None
+        _LIVE.discard(self)
+        if proc is not None and proc.poll() is None:
+            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    proc.wait(wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if proc is not None:
+            try:  # reap the group leader; children died with the group
+                proc.wait(0.1)
+            except subprocess.TimeoutExpired:
+                pass
+        if self._log not in (None, subprocess.DEVNULL):
+            self._log.close()
+        self._log = None
+
+    def __enter__(self) -> "AnvilNode":
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for node in list(_LIVE):
+        node.stop(timeout=2.0)

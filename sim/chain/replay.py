@@ -1,0 +1,588 @@
+"""Replay one simulated run as real transactions and compare the chain's state with the model's.
+
+`replay(run_dir, run=K, network=...)` reads `RUN_DIR/trajectories.parquet` (written by
+`tripod run ... --all-columns`) and `RUN_DIR/scenario.json`, deploys the protocol with the
+scenario's parameters and a HUSD/USDC Uniswap v3 pool with the scenario's `pool.ranges`, then per
+step:
+
+1. advances the chain clock to the step's hour (`chain.mine(timestamp=...)`, hour-aligned);
+2. pushes the oracle prices (BTC, gold, T-bill NAV; USDC twice a day for its heartbeat);
+3. reports the short perps (notional = short units x price, margin) to the HedgeLedger;
+4. runs the step's supply deltas as transactions: PSM `swapIn`/`swapOut` for the PSM leg, Minter
+   `mint`/`redeem` with USDC (arbitrageur role) for the rest;
+5. syncs the Minter's custody balances to the model's sleeves (mock-token mint/burn: the model's
+   treasury operations -- hedge rebalancing, T-bill redemptions -- are not transactions yet);
+6. moves the reserve fund by the model's delta (`deposit` / `payFunding`, under its daily limit);
+7. scales the pool's positions to the model's `pool_depth` and moves the real pool to the model's
+   price with one swap bounded by `sqrtPriceLimitX96`, comparing the swap's amounts with the
+   simulator's pool maths (`sim.model.amm.amounts_to_reach`) on the chain's own (tick-snapped) curve;
+8. reads supply, pool price, reserve, backing, HYB price, caps used back from the chain.
+
+A transaction the chain refuses is recorded (step, action, reason) and the replay goes on: that is a
+finding, never hidden. A node that stops answering raises `ReplayNodeError`; results are written
+only at the end, atomically (temp file + rename), so a killed node leaves no half-written file.
+
+Ape is imported inside the functions only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sim.chain import units as U
+from sim.chain.node import ROOT, AnvilNode, NodeError
+
+FIELDS = ("supply", "pool_price", "reserve_fund", "backing", "hyb_price", "psm_usdc", "mint_cap_used", "redeem_cap_used")
+DUST_USD = 1e-6  # model deltas below this are float noise, not actions
+FORK = "fork"  # --network value: start node A, fork it, replay on the fork
+
+
+class ReplayError(RuntimeError):
+    """A replay that cannot start (bad run directory, run index, network)."""
+
+
+class ReplayNodeError(ReplayError):
+    """The node stopped answering mid-replay."""
+
+
+@dataclass
+class ReplayResult:
+    frame: "object"  # pandas DataFrame, one row per step
+    summary: dict
+    reverts: list[dict] = field(default_factory=list)
+    chain: dict = field(default_factory=dict)  # handles of the deployed contracts (while connected)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None):
+    """(scenario, per-step DataFrame of run `run`) from a `tripod run --all-columns` directory."""
+    import pandas as pd
+
+    from sim.config import parse_scenario
+
+    run_dir = Path(run_dir)
+    traj, scen = run_dir / "trajectories.parquet", run_dir / "scenario.json"
+    if not traj.exists() or not scen.exists():
+        raise ReplayError(f"{run_dir}: not a run directory (needs trajectories.parquet and scenario.json from `tripod run`)")
+    sc = parse_scenario(json.loads(scen.read_text()), str(scen))
+    df = pd.read_parquet(traj)
+    need = {"run", "hour", "btc_usd", "xau_usd", "supply", "minted_husd", "burned_husd", "psm_usdc", "psm_minted",
+            "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
+            "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
+            "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd"}
+    missing = sorted(need - set(df.columns))
+    if missing:
+        raise ReplayError(f"{traj}: missing columns {missing[:6]}{'...' if len(missing) > 6 else ''} "
+                          f"(run the scenario with `tripod run ... --all-columns`)")
+    runs = sorted(int(r) for r in df["run"].unique())
+    if run not in runs:
+        raise ReplayError(f"{traj}: no run {run} (runs {runs[0]}..{runs[-1]})")
+    d = df[df["run"] == run].sort_values("hour").reset_index(drop=True)
+    if steps is not None:
+        d = d.iloc[: steps + 1].reset_index(drop=True)
+    return sc, d
+
+
+# ----------------------------------------------------------------------------- network
+
+
+@contextmanager
+def connected(network: str = FORK, log_dir: str | os.PathLike | None = None):
+    """Connect Ape to `network`; with `fork`, start node A and a fork of it, and stop both after.
+
+    Yields a dict with `nodes` (the AnvilNodes started, possibly empty) and `network`.
+    """
+    _ape_env()
+    from ape import networks
+    from ape.logging import logger
+
+    logger.set_level("WARNING")
+    nodes: list[AnvilNode] = []
+    try:
+        if network == FORK:
+            log = Path(log_dir) if log_dir else None
+            upstream = AnvilNode(log_path=(log / "node-a.log") if log else None).start()
+            nodes.append(upstream)
+            deploy_base_state(upstream.uri)
+            fork = AnvilNode(fork_url=upstream.uri, log_path=(log / "fork.log") if log else None).start()
+            nodes.append(fork)
+            choice, settings = "ethereum:local:foundry", {"host": fork.uri}
+        else:
+            choice, settings = network, {}
+        active = networks.active_provider
+        if active is not None and active.is_connected and network != FORK and _choice(active) == choice:
+            ctx = nullcontext(active)
+        else:
+            try:
+                ctx = networks.parse_network_choice(choice, provider_settings=settings or None)
+            except Exception as err:  # noqa: BLE001 - Ape raises several types for a bad choice
+                raise ReplayError(f"network {network!r}: {err}") from None
+        with ctx:
+            yield {"nodes": nodes, "network": network if network != FORK else f"fork of node A ({nodes[0].uri})"}
+    finally:
+        for n in reversed(nodes):
+            n.stop()
+
+
+def _choice(provider) -> str:
+    return f"{provider.network.ecosystem.name}:{provider.network.name}:{provider.name}"
+
+
+def _ape_env() -> None:
+    os.environ.setdefault("APE_DATA_FOLDER", str(ROOT / ".ape"))
+    os.environ.setdefault("SOLCX_BINARY_PATH", str(ROOT / ".solcx"))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    if Path.cwd() != ROOT:  # Ape's `project` is the working directory's project
+        os.chdir(ROOT)
+
+
+def deploy_base_state(uri: str) -> dict:
+    """Node A's "mainnet-like" base state: USDC, T-bill fund token, WBTC-, PAXG-like tokens, USD
+    feeds and the Uniswap v3 factory (0.01% tier enabled), deployed from the first test account
+    with the project's own contract types (scripts/_protocol.py). Returns their addresses."""
+    _ape_env()
+    from ape import accounts, networks, project
+    from ape.contracts import ContractContainer
+
+    from scripts._protocol import DEFAULT_PARAMS, uniswap_contract_type
+
+    with networks.parse_network_choice("ethereum:local:foundry", provider_settings={"host": uri}):
+        admin = accounts.test_accounts[0]
+        out = {"tokens": {}, "feeds": {}}
+        for sym, dec in DEFAULT_PARAMS["tokens"].items():
+            out["tokens"][sym] = admin.deploy(project.MockERC20, f"Mock {sym}", sym, dec).address
+        for sym, f in DEFAULT_PARAMS["feeds"].items():
+            agg = admin.deploy(project.MockAggregator, f["decimals"], f"{sym} / USD", U.feed_answer(f["price_usd"], f["decimals"]))
+            out["feeds"][sym] = agg.address
+        factory = admin.deploy(ContractContainer(uniswap_contract_type("UniswapV3Factory")))
+        factory.enableFeeAmount(100, 1, sender=admin)
+        out["factory"] = factory.address
+    return out
+
+
+# ----------------------------------------------------------------------------- chain set-up
+
+
+class _Chain:
+    """The deployed protocol plus the replay's actors and bookkeeping."""
+
+    def __init__(self, sc, row0, node: AnvilNode | None):
+        from ape import Contract, accounts, chain, project
+
+        from scripts._protocol import deploy_protocol, market_id, uniswap_contract_type
+
+        self.chain, self.node = chain, node
+        self.reverts: list[dict] = []
+        self.gas = 0
+        self.step = 0
+        self.admin, self.arb = accounts.test_accounts[0], accounts.test_accounts[1]
+        p = sc.protocol
+        self.fee_bps = dict(mint=int(round(p.fees.mint_fee_bps)), redeem=int(round(p.fees.redeem_fee_bps)))
+        huge = 10**15
+        overrides = {
+            "feeds": {"WBTC": {"price_usd": float(row0.btc_usd)}, "PAXG": {"price_usd": float(row0.xau_usd)},
+                      "TBILL": {"price_usd": float(row0.tbill_nav)}},
+            "minter": {"mint_fee_bps": self.fee_bps["mint"], "redeem_fee_bps": self.fee_bps["redeem"],
+                       "max_mint_per_block_usd": huge, "max_mint_per_hour_usd": huge,
+                       "max_redeem_per_block_usd": huge, "max_redeem_per_hour_usd": huge},
+            "psm": {"fee_in_bps": int(round(p.psm.fee_bps)), "fee_out_bps": int(round(p.psm.fee_bps)),
+                    "ceiling_usd": float(p.psm.ceiling_usd)},
+            "reserve": {"max_payout_per_day_usdc": float(p.reserve.max_draw_usd_per_hour) * 24},
+            "pools": {"HUSD/USDC": {"fee": int(round(sc.pool.fee_fraction * 1e6))}},
+            "hyb": {"price_usd": float(sc.pool.hyb_price_start)},
+            # the chain's hedge bound must not be the binding constraint of a replay that mirrors the model
+            "hedge": {"max_drift_bps": 10_000, "drift_buffer_usd": 1e12},
+        }
+        self.p = deploy_protocol(self.admin, overrides, roles={"minter": [self.arb], "redeemer": [self.arb]}, seed_pools=False)
+        self.market = {"WBTC": market_id("BTC-PERP"), "PAXG": market_id("XAU-PERP")}
+        self.mover = self.admin.deploy(project.PriceMover)
+        self.pool_info = self.p.pools["HUSD/USDC"]
+        self.pool = self.pool_info.pool
+        self.hyb_info = self.p.pools["HYB/USDC"]
+        self.husd0 = self.pool_info.token0.address == self.p.husd.address
+        self.fee_fraction = float(sc.pool.fee_fraction)
+        self.caps = (float(p.caps.mint_cap_usd_per_hour), float(p.caps.redeem_cap_usd_per_hour))
+        self._Contract, self._pool_type = Contract, uniswap_contract_type("UniswapV3Pool")
+        self.usdc_feed_at = -1
+
+        # Approvals and a USDC float for the arbitrageur (mock faucet).
+        P, arb = self.p, self.arb
+        for tok in (P.husd, P.usdc):
+            for spender in (P.minter, P.psm, self.mover, P.router):
+                tok.approve(spender, 2**256 - 1, sender=arb)
+        P.usdc.approve(P.reserve, 2**256 - 1, sender=self.admin)
+
+        # Initial supply: the PSM leg through the PSM, the rest minted with USDC (caps lifted for genesis).
+        psm_usdc0 = U.to_units(float(row0.psm_usdc), 6)
+        P.usdc.mint(arb, psm_usdc0 + U.to_units(float(row0.supply), 6) + 10**6 * 10**9, sender=arb)
+        if psm_usdc0:
+            P.psm.swapIn(psm_usdc0, arb, sender=arb)
+        rest = float(row0.supply) - float(row0.psm_minted)
+        if rest > 0:
+            P.minter.mint(P.usdc, U.to_units(rest, 6), 0, arb, sender=arb)
+        self.report_hedges(row0)
+        self.sync_custody(row0)
+        m, r = self.caps
+        P.minter.setCaps(U.usd_wad(m), U.usd_wad(m), U.usd_wad(r), U.usd_wad(r), sender=self.admin)
+        if row0.reserve_fund_usd > 0:
+            amt = U.to_units(float(row0.reserve_fund_usd), 6)
+            P.usdc.mint(self.admin, amt, sender=self.admin)
+            P.reserve.deposit(P.usdc, amt, sender=self.admin)
+
+        # The HUSD/USDC pool: one position per scenario range, liquidity = the simulator's L x depth.
+        self.positions = self._positions(sc)
+        self.depth = 0.0
+        self.set_depth(float(row0.pool_depth))
+        self.ref_curve = self._ref_curve()
+        self.move_pool(float(row0.pool_sqrt_price))
+
+    # -- helpers
+
+    def _positions(self, sc):
+        """(tick_lower, tick_upper, L_raw at depth 1) per range, the pool's ticks for the sim's L."""
+        from sim.model import amm
+
+        curve_L = []
+        for r in sc.pool.ranges:  # the same L as amm.Curve.from_usd(ranges, 1.0)
+            sa, sb = np.sqrt(r.price_lower), np.sqrt(r.price_upper)
+            usd_per_L = (sb - 1.0) / (1.0 * sb) * 1.0 + (1.0 - sa)
+            L = float(r.usd) / usd_per_L
+            t_lo = int(amm.tick_at_price(r.price_lower)); t_hi = int(amm.tick_at_price(r.price_upper))
+            a, b = U.husd_tick_to_pool_tick(t_lo, self.husd0), U.husd_tick_to_pool_tick(t_hi, self.husd0)
+            curve_L.append((min(a, b), max(a, b), U.liquidity_raw(L), t_lo, t_hi))
+        return curve_L
+
+    def _ref_curve(self):
+        """The chain's own curve in the simulator's convention (tick-snapped bounds, L at depth 1)."""
+        from sim.model import amm
+
+        s_lo = np.array([float(amm.sqrt_price_at_tick(t_lo)) for *_, t_lo, _t in self.positions])
+        s_hi = np.array([float(amm.sqrt_price_at_tick(t_hi)) for *_, t_hi in self.positions])
+        L = np.array([U.liquidity_whole(L_raw) for _a, _b, L_raw, *_ in self.positions])
+        return amm.Curve._from_sqrt_positions(s_lo, s_hi, L)
+
+    def tx(self, action: str, fn, *args, **kw):
+        """Send a transaction; a revert is recorded (step, action, reason) and returns None."""
+        from ape.exceptions import ContractLogicError, TransactionError
+
+        try:
+            receipt = fn(*args, **kw)
+        except (ContractLogicError, TransactionError) as err:
+            self._check_node()
+            self.reverts.append({"step": self.step, "action": action, "reason": _reason(err)})
+            return None
+        except Exception as err:  # noqa: BLE001 - a dead node surfaces as many exception types
+            self._check_node(err)
+            raise
+        self.gas += int(getattr(receipt, "gas_used", 0) or 0)
+        return receipt
+
+    def _check_node(self, err: Exception | None = None):
+        dead = self.node is not None and not self.node.alive()
+        if not dead and err is not None:
+            try:
+                self.chain.provider.web3.eth.chain_id  # noqa: B018
+            except Exception:  # noqa: BLE001
+                dead = True
+        if dead:
+            where = self.node.uri if self.node else "the node"
+            raise ReplayNodeError(f"{where} stopped answering at step {self.step}") from err
+
+    # -- per-step actions
+
+    def advance(self, ts: int):
+        self.chain.mine(1, timestamp=ts)
+
+    def push_prices(self, row, hour: int):
+        P, f = self.p, self.p.params["feeds"]
+        for sym, price in (("WBTC", row.btc_usd), ("PAXG", row.xau_usd), ("TBILL", row.tbill_nav)):
+            self.tx(f"oracle {sym}", P.feeds[sym].setAnswer, U.feed_answer(float(price), f[sym]["decimals"]), sender=self.admin)
+        if self.usdc_feed_at < 0 or hour - self.usdc_feed_at >= 12:
+            self.tx("oracle USDC", P.feeds["USDC"].setAnswer, U.feed_answer(1.0, f["USDC"]["decimals"]), sender=self.admin)
+            self.usdc_feed_at = hour
+
+    def report_hedges(self, row):
+        P = self.p
+        for sym, units, price, margin in (("WBTC", row.btc_short_units, row.btc_usd, row.btc_margin_usd),
+                                          ("PAXG", row.xau_short_units, row.xau_usd, row.xau_margin_usd)):
+            self.tx(f"hedge report {sym}", P.ledger.report, self.market[sym], U.usd_wad(float(units) * float(price)),
+                    U.usd_wad(max(float(margin), 0.0)), 0, b"replay".ljust(32, b"\0"), sender=self.admin)
+
+    def sync_custody(self, row):
+        """Minter custody := the model's sleeves (mock mint/burn; the model's treasury ops are not txs yet)."""
+        P = self.p
+        targets = {"USDC": float(row.buffer_usd) + float(row.tbill_pending_usd), "TBILL": float(row.tbill_units),
+                   "WBTC": float(row.btc_units), "PAXG": float(row.xau_units)}
+        for sym, amount in targets.items():
+            tok = P.tokens[sym]
+            want = U.to_units(max(amount, 0.0), int(P.params["tokens"][sym]))
+            have = int(tok.balanceOf(P.minter))
+            if want > have:
+                self.tx(f"custody {sym}", tok.mint, P.minter, want - have, sender=self.admin)
+            elif have > want:
+                self.tx(f"custody {sym}", tok.burn, P.minter, have - want, sender=self.admin)
+
+    def supply_flows(self, prev, row):
+        """The step's supply deltas: the PSM leg through the PSM, the rest through the Minter (USDC)."""
+        P, arb = self.p, self.arb
+        d_psm = float(row.psm_minted) - float(prev.psm_minted)
+        d_psm_usdc = float(row.psm_usdc) - float(prev.psm_usdc)
+        mint = float(row.minted_husd) - float(prev.minted_husd) - max(d_psm, 0.0)
+        burn = float(row.burned_husd) - float(prev.burned_husd) - max(-d_psm, 0.0)
+        if d_psm > DUST_USD and d_psm_usdc > DUST_USD:
+            self.tx("psm swapIn", P.psm.swapIn, U.to_units(d_psm_usdc, 6), arb, sender=arb)
+        elif d_psm < -DUST_USD:
+            self.tx("psm swapOut", P.psm.swapOut, U.to_units(-d_psm, 18), arb, sender=arb)
+        if mint > DUST_USD:
+            self.tx("minter mint", P.minter.mint, P.usdc, U.to_units(mint, 6), 0, arb, sender=arb)
+        if burn > DUST_USD:
+            self.tx("minter redeem", P.minter.redeem, P.usdc, U.to_units(burn, 18), 0, arb, sender=arb)
+
+    def reserve_flow(self, prev, row):
+        P = self.p
+        d = float(row.reserve_fund_usd) - float(prev.reserve_fund_usd)
+        if d > DUST_USD:
+            amt = U.to_units(d, 6)
+            if amt:
+                self.tx("usdc faucet", P.usdc.mint, self.admin, amt, sender=self.admin)
+                self.tx("reserve deposit", P.reserve.deposit, P.usdc, amt, sender=self.admin)
+        elif d < -DUST_USD:
+            amt = U.to_units(-d, 6)
+            if amt:
+                self.tx("reserve payFunding", P.reserve.payFunding, P.usdc, self.admin, amt, sender=self.admin)
+
+    def set_depth(self, depth: float):
+        """Scale every position to `depth` x its depth-1 liquidity (mint more, or burn + collect)."""
+        if abs(depth - self.depth) < 1e-12:
+            return
+        for t_lo, t_hi, L_raw, *_ in self.positions:
+            cur, new = int(L_raw * self.depth), int(L_raw * depth)
+            if new > cur:
+                self.tx("pool add liquidity", self.p.router.addLiquidity, self.pool, t_lo, t_hi, new - cur, self.arb, sender=self.arb)
+            elif cur > new:
+                if self.tx("pool burn liquidity", self.pool.burn, t_lo, t_hi, cur - new, sender=self.arb) is not None:
+                    self.tx("pool collect", self.pool.collect, self.arb, t_lo, t_hi, 2**128 - 1, 2**128 - 1, sender=self.arb)
+        self.depth = depth
+
+    def move_pool(self, sqrt_target: float) -> dict:
+        """One swap bounded by the sim's price; returns chain vs pool-maths amounts (HUSD, USDC)."""
+        from sim.model import amm
+
+        before = int(self.pool.slot0()[0])
+        target = U.sqrt_x96_from_sim(sqrt_target, self.husd0)
+        out = {"pool_husd_chain": 0.0, "pool_usdc_chain": 0.0, "pool_husd_maths": 0.0, "pool_usdc_maths": 0.0}
+        if target == before:
+            return out
+        zero_for_one = target < before
+        s_before = U.sim_sqrt_from_x96(before, self.husd0)
+        receipt = self.tx("pool swap to sim price", self.mover.swapToPrice, self.pool, zero_for_one, 2**200, target, sender=self.arb)
+        if receipt is None:
+            return out
+        ev = [log for log in receipt.decode_logs(self.mover.Moved)]
+        a0, a1 = int(ev[0].amount0), int(ev[0].amount1)
+        husd_raw, usdc_raw = (a0, a1) if self.husd0 else (a1, a0)
+        s_after = U.sim_sqrt_from_x96(int(self.pool.slot0()[0]), self.husd0)
+        m0, m1, _fee = amm.amounts_to_reach(s_before, s_after, self.ref_curve, depth=self.depth, fee=self.fee_fraction)
+        out.update(pool_husd_chain=U.from_units(husd_raw, 18), pool_usdc_chain=U.from_units(usdc_raw, 6),
+                   pool_husd_maths=float(m0), pool_usdc_maths=float(m1))
+        return out
+
+    # -- reads
+
+    def _view(self, fn) -> float:
+        """A view that can revert (a stale or out-of-band oracle): NaN, and the revert is recorded."""
+        from ape.exceptions import ContractLogicError
+
+        try:
+            return fn()
+        except ContractLogicError as err:
+            self.reverts.append({"step": self.step, "action": "read", "reason": _reason(err)})
+            return float("nan")
+
+    def read(self, hour_ts: int) -> dict:
+        P = self.p
+        s = U.sim_sqrt_from_x96(int(self.pool.slot0()[0]), self.husd0)
+        hyb_x96 = int(self.hyb_info.pool.slot0()[0])
+        hyb0 = self.hyb_info.token0.address == P.hyb.address
+        raw = (hyb_x96 / U.Q96) ** 2  # token1 raw per token0 raw
+        hyb_price = raw * 10 ** (18 - 6) if hyb0 else 1.0 / raw * 10 ** (18 - 6)
+        hour = hour_ts // 3600
+        return {
+            "supply": U.from_units(int(P.husd.totalSupply()), 18),
+            "pool_price": s * s,
+            "reserve_fund": U.from_units(int(P.usdc.balanceOf(P.reserve)), 6),
+            "backing": self._view(lambda: U.from_units(int(P.ledger.totalBacking()), 18)),
+            "hyb_price": hyb_price,
+            "psm_usdc": U.from_units(int(P.usdc.balanceOf(P.psm)), 6),
+            "mint_cap_used": U.from_units(int(P.minter.mintedInHour(hour)), 18),
+            "redeem_cap_used": U.from_units(int(P.minter.redeemedInHour(hour)), 18),
+        }
+
+
+def _reason(err: Exception) -> str:
+    msg = str(getattr(err, "revert_message", None) or err).strip().splitlines()
+    return (msg[0] if msg else type(err).__name__)[:300]
+
+
+def _sim_fields(row) -> dict:
+    return {
+        "supply": float(row.supply), "pool_price": float(row.pool_sqrt_price) ** 2,
+        "reserve_fund": float(row.reserve_fund_usd), "backing": float(row.backing_usd), "hyb_price": float(row.hyb_price),
+        "psm_usdc": float(row.psm_usdc), "mint_cap_used": float(row.mint_cap_used_usd),
+        "redeem_cap_used": float(row.redeem_cap_used_usd),
+    }
+
+
+# ----------------------------------------------------------------------------- the replay
+
+
+def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps: int | None = None,
+           write: bool = True, progress=None, keep_connected=None) -> ReplayResult:
+    """Replay run `run` of `run_dir` on `network` (`fork`: node A + a fork of it, started and stopped
+    here; or an Ape network choice such as `ethereum:local:foundry`). Writes chain_replay.parquet and
+    chain_replay.json into `run_dir` (atomically) unless `write=False`.
+
+    `keep_connected(result)` is called while still connected, with `result.chain` holding the
+    deployed contracts (the stress tests assert on chain state there).
+    """
+    run_dir = Path(run_dir).resolve()
+    sc, d = load_run(run_dir, run, steps)
+    t0 = time.perf_counter()
+    with connected(network) as conn:
+        node = conn["nodes"][-1] if conn["nodes"] else None
+        try:
+            result = _replay_connected(sc, d, node, progress)
+        except ReplayNodeError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            if node is not None and not node.alive():
+                raise ReplayNodeError(f"{node.uri} stopped answering") from err
+            raise
+        result.summary.update(network=conn["network"], run=run, run_dir=str(run_dir), scenario=sc.name)
+        if keep_connected is not None:
+            keep_connected(result)
+    result.summary["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    if write:
+        write_results(run_dir, result)
+    return result
+
+
+def _replay_connected(sc, d, node, progress) -> ReplayResult:
+    import pandas as pd
+
+    from ape import chain
+
+    t_setup = time.perf_counter()
+    rows = list(d.itertuples(index=False))
+    c = _Chain(sc, rows[0], node)
+    head = int(chain.pending_timestamp)
+    t0 = (head // 3600 + 2) * 3600  # hour-aligned start, in the future of the node's clock
+    step_s = 3600 * float(sc.step_hours)
+    setup_s = time.perf_counter() - t_setup
+    out = []
+    t_loop = time.perf_counter()
+    for k, row in enumerate(rows):
+        c.step = k
+        ts = int(t0 + k * step_s)
+        gas0 = c.gas
+        swap = {"pool_husd_chain": 0.0, "pool_usdc_chain": 0.0, "pool_husd_maths": 0.0, "pool_usdc_maths": 0.0}
+        if k > 0:
+            prev = rows[k - 1]
+            c.advance(ts)
+            c.push_prices(row, int(row.hour))
+            c.report_hedges(row)
+            c.supply_flows(prev, row)
+            c.sync_custody(row)
+            c.reserve_flow(prev, row)
+            c.set_depth(float(row.pool_depth))
+            swap = c.move_pool(float(row.pool_sqrt_price))
+        else:
+            c.advance(ts)
+            c.push_prices(row, int(row.hour))
+        got = c.read(int(chain.blocks.head.timestamp))
+        sim = _sim_fields(row)
+        rec = {"step": k, "hour": float(row.hour), "gas": c.gas - gas0,
+               "reverts": sum(1 for r in c.reverts if r["step"] == k), **swap}
+        for f in FIELDS:
+            rec[f"sim_{f}"], rec[f"chain_{f}"] = sim[f], got[f]
+        out.append(rec)
+        if progress:
+            progress(k, len(rows))
+    loop_s = time.perf_counter() - t_loop
+    frame = pd.DataFrame(out)
+    summary = {
+        "steps": len(rows) - 1,
+        "setup_seconds": round(setup_s, 3),
+        "replay_seconds": round(loop_s, 3),
+        "seconds_per_step": round(loop_s / max(len(rows) - 1, 1), 4),
+        "gas_used": int(c.gas),
+        "divergence": divergence(frame),
+        "pool_maths": pool_maths_divergence(frame),
+        "reverts": c.reverts,
+        "revert_count": len(c.reverts),
+        "husd_is_token0": c.husd0,
+        "notes": [
+            "custody balances are synced to the model's sleeves by mock mint/burn (treasury ops are not txs yet)",
+            "HYB backstop sales, revenue distribution, guardian actions are not replayed yet (hyb_price, caps compared as is)",
+        ],
+    }
+    return ReplayResult(frame=frame, summary=summary, reverts=c.reverts, chain={"protocol": c.p, "replay": c})
+
+
+def divergence(frame) -> dict:
+    """Max absolute and relative sim-vs-chain gap per field, with the step where it is largest."""
+    out = {}
+    for f in FIELDS:
+        s, ch = frame[f"sim_{f}"].to_numpy(float), frame[f"chain_{f}"].to_numpy(float)
+        a = np.abs(ch - s)
+        rel = a / np.maximum(np.abs(s), 1e-12)
+        i = int(np.argmax(a)) if a.size else 0
+        out[f] = {"max_abs": float(a.max()) if a.size else 0.0, "max_rel": float(rel.max()) if a.size else 0.0,
+                  "step": int(frame["step"].iloc[i]) if a.size else 0}
+    return out
+
+
+def pool_maths_divergence(frame) -> dict:
+    """Chain swap amounts vs the simulator's pool maths on the same curve (should be rounding only)."""
+    out = {}
+    for tok in ("husd", "usdc"):
+        ch, m = frame[f"pool_{tok}_chain"].to_numpy(float), frame[f"pool_{tok}_maths"].to_numpy(float)
+        a = np.abs(ch - m)
+        rel = a / np.maximum(np.abs(m), 1e-9)
+        moved = np.abs(m) > 1.0  # ignore dust swaps for the relative figure
+        out[tok] = {"max_abs": float(a.max()) if a.size else 0.0,
+                    "max_rel": float(rel[moved].max()) if moved.any() else 0.0}
+    return out
+
+
+def write_results(run_dir: Path, result: ReplayResult) -> tuple[Path, Path]:
+    """chain_replay.parquet and chain_replay.json, each written to a temp file and renamed."""
+    pq, js = run_dir / "chain_replay.parquet", run_dir / "chain_replay.json"
+    tmp_pq, tmp_js = pq.with_suffix(".parquet.tmp"), js.with_suffix(".json.tmp")
+    try:
+        result.frame.to_parquet(tmp_pq, index=False)
+        tmp_js.write_text(json.dumps(result.summary, indent=2, default=_json_default) + "\n")
+        os.replace(tmp_pq, pq)
+        os.replace(tmp_js, js)
+    finally:
+        for t in (tmp_pq, tmp_js):
+            t.unlink(missing_ok=True)
+    return pq, js
+
+
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, (bytes, bytearray)):
+        return "0x" + bytes(o).hex()
+    return str(o)
