@@ -24,10 +24,10 @@ def cmd_replay(args) -> int:
         res = replay(run_dir, run=args.run, network=args.network or FORK, steps=args.steps)
     except ReplayNodeError as err:
         print(f"error: {err}; no result file was written", file=sys.stderr)
-        return 1
+        _exit(1)
     except ReplayError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        _exit(2)
     s = res.summary
     print(f"{s['scenario']} run {s['run']}: {s['steps']} steps replayed on {s['network']} in {s['wall_seconds']:.1f} s "
           f"({s['seconds_per_step'] * 1000:.0f} ms/step, set-up {s['setup_seconds']:.1f} s), gas {s['gas_used']:,}")
@@ -40,6 +40,17 @@ def cmd_replay(args) -> int:
         print(f"    step {r['step']}: {r['action']}: {r['reason']}")
     print(f"  wrote {run_dir}/chain_replay.parquet, chain_replay.json")
     return 0
+
+
+def _exit(code: int) -> None:
+    """Leave now. Reading a Parquet file after `sim.config` was imported makes the interpreter abort
+    at exit ("terminate called without an active exception", exit 134) when Ape was not imported;
+    the result files are already written (or deliberately not), so skip the interpreter teardown."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _simulate(args) -> Path:

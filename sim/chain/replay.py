@@ -96,8 +96,9 @@ def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None)
 
 
 @contextmanager
-def connected(network: str = FORK, log_dir: str | os.PathLike | None = None):
+def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, upstream: str | None = None):
     """Connect Ape to `network`; with `fork`, start node A and a fork of it, and stop both after.
+    `upstream`: the URI of a node A already running (its base state deployed): only the fork is started.
 
     Yields a dict with `nodes` (the AnvilNodes started, possibly empty) and `network`.
     """
@@ -110,10 +111,12 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None):
     try:
         if network == FORK:
             log = Path(log_dir) if log_dir else None
-            upstream = AnvilNode(log_path=(log / "node-a.log") if log else None).start()
-            nodes.append(upstream)
-            deploy_base_state(upstream.uri)
-            fork = AnvilNode(fork_url=upstream.uri, log_path=(log / "fork.log") if log else None).start()
+            if upstream is None:
+                node_a = AnvilNode(log_path=(log / "node-a.log") if log else None).start()
+                nodes.append(node_a)
+                deploy_base_state(node_a.uri)
+                upstream = node_a.uri
+            fork = AnvilNode(fork_url=upstream, log_path=(log / "fork.log") if log else None).start()
             nodes.append(fork)
             choice, settings = "ethereum:local:foundry", {"host": fork.uri}
         else:
@@ -125,9 +128,9 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None):
             try:
                 ctx = networks.parse_network_choice(choice, provider_settings=settings or None)
             except Exception as err:  # noqa: BLE001 - Ape raises several types for a bad choice
-                raise ReplayError(f"network {network!r}: {err}") from None
+                raise ReplayError(f"network {network!r}: {str(err).splitlines()[0]}") from None
         with ctx:
-            yield {"nodes": nodes, "network": network if network != FORK else f"fork of node A ({nodes[0].uri})"}
+            yield {"nodes": nodes, "network": network if network != FORK else f"fork of node A ({upstream})"}
     finally:
         for n in reversed(nodes):
             n.stop()
@@ -447,7 +450,7 @@ def _sim_fields(row) -> dict:
 
 
 def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps: int | None = None,
-           write: bool = True, progress=None, keep_connected=None) -> ReplayResult:
+           write: bool = True, progress=None, keep_connected=None, upstream: str | None = None) -> ReplayResult:
     """Replay run `run` of `run_dir` on `network` (`fork`: node A + a fork of it, started and stopped
     here; or an Ape network choice such as `ethereum:local:foundry`). Writes chain_replay.parquet and
     chain_replay.json into `run_dir` (atomically) unless `write=False`.
@@ -458,7 +461,7 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
     run_dir = Path(run_dir).resolve()
     sc, d = load_run(run_dir, run, steps)
     t0 = time.perf_counter()
-    with connected(network) as conn:
+    with connected(network, upstream=upstream) as conn:
         node = conn["nodes"][-1] if conn["nodes"] else None
         try:
             result = _replay_connected(sc, d, node, progress)
