@@ -41,7 +41,8 @@ from sim.chain.node import ROOT, AnvilNode, NodeError
 
 FIELDS = ("supply", "pool_price", "reserve_fund", "backing", "hyb_price", "psm_usdc", "mint_cap_used", "redeem_cap_used")
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
-FORK = "fork"  # --network value: start node A, fork it, replay on the fork
+FORK = "fork"
+STEP_GAS_LIMIT = 25_000_000  # --network value: start node A, fork it, replay on the fork
 
 
 class ReplayError(RuntimeError):
@@ -177,17 +178,24 @@ def deploy_base_state(uri: str) -> dict:
 
 
 class _Chain:
-    """The deployed protocol plus the replay's actors and bookkeeping."""
+    """The deployed protocol, the replay's actor (a ReplayStepper contract) and the bookkeeping.
+
+    Genesis (initial supply, reserve, pool positions) runs as ordinary transactions; each simulated
+    step is then ONE transaction: `ReplayStepper.step(calls)` runs the step's calls one by one and
+    reports each revert (`CallFailed`) without undoing the others, then one `readWords` eth_call
+    reads the state back.
+    """
 
     def __init__(self, sc, row0, node: AnvilNode | None):
-        from ape import Contract, accounts, chain, project
+        from ape import accounts, chain, project
 
-        from scripts._protocol import deploy_protocol, market_id, uniswap_contract_type
+        from scripts._protocol import deploy_protocol, market_id
 
         self.chain, self.node = chain, node
         self.reverts: list[dict] = []
         self.gas = 0
         self.step = 0
+        self.calls: list[tuple[str, str, bytes]] = []
         self.admin, self.arb = accounts.test_accounts[0], accounts.test_accounts[1]
         p = sc.protocol
         self.fee_bps = dict(mint=int(round(p.fees.mint_fee_bps)), redeem=int(round(p.fees.redeem_fee_bps)))
@@ -206,64 +214,66 @@ class _Chain:
             # the chain's hedge bound must not be the binding constraint of a replay that mirrors the model
             "hedge": {"max_drift_bps": 10_000, "drift_buffer_usd": 1e12},
         }
-        self.p = deploy_protocol(self.admin, overrides, roles={"minter": [self.arb], "redeemer": [self.arb]}, seed_pools=False)
+        self.p = P = deploy_protocol(self.admin, overrides, roles={"minter": [self.arb], "redeemer": [self.arb]}, seed_pools=False)
         self.market = {"WBTC": market_id("BTC-PERP"), "PAXG": market_id("XAU-PERP")}
-        self.mover = self.admin.deploy(project.PriceMover)
-        self.pool_info = self.p.pools["HUSD/USDC"]
+        self.pool_info = P.pools["HUSD/USDC"]
         self.pool = self.pool_info.pool
-        self.hyb_info = self.p.pools["HYB/USDC"]
-        self.husd0 = self.pool_info.token0.address == self.p.husd.address
+        self.hyb_info = P.pools["HYB/USDC"]
+        self.husd0 = self.pool_info.token0.address == P.husd.address
         self.fee_fraction = float(sc.pool.fee_fraction)
         self.caps = (float(p.caps.mint_cap_usd_per_hour), float(p.caps.redeem_cap_usd_per_hour))
-        self._Contract, self._pool_type = Contract, uniswap_contract_type("UniswapV3Pool")
         self.usdc_feed_at = -1
+        self.selectors = _error_selectors(project)
 
-        # Approvals and a USDC float for the arbitrageur (mock faucet).
-        P, arb = self.p, self.arb
+        # The stepper: the replay's arbitrageur, hedge operator, LP and funding payer.
+        admin = {"sender": self.admin}
+        self.stepper = S = self.admin.deploy(project.ReplayStepper)
+        for c, role in ((P.minter, "MINTER_ROLE"), (P.minter, "REDEEMER_ROLE"), (P.ledger, "OPERATOR_ROLE"),
+                        (P.reserve, "FUNDING_PAYER_ROLE")):
+            c.grantRole(getattr(c, role)(), S, **admin)
         for tok in (P.husd, P.usdc):
-            for spender in (P.minter, P.psm, self.mover, P.router):
-                tok.approve(spender, 2**256 - 1, sender=arb)
-        P.usdc.approve(P.reserve, 2**256 - 1, sender=self.admin)
+            for spender in (P.minter, P.psm, P.router, P.reserve):
+                S.approve(tok, spender, **admin)
 
-        # Initial supply: the PSM leg through the PSM, the rest minted with USDC (caps lifted for genesis).
+        # Genesis: the PSM leg through the PSM, the rest minted with USDC (caps lifted), all held by the stepper.
         psm_usdc0 = U.to_units(float(row0.psm_usdc), 6)
-        P.usdc.mint(arb, psm_usdc0 + U.to_units(float(row0.supply), 6) + 10**6 * 10**9, sender=arb)
-        if psm_usdc0:
-            P.psm.swapIn(psm_usdc0, arb, sender=arb)
         rest = float(row0.supply) - float(row0.psm_minted)
+        self.add("usdc faucet", P.usdc, "mint", S, psm_usdc0 + U.to_units(max(rest, 0.0), 6) + 10**15)
+        if psm_usdc0:
+            self.add("psm swapIn", P.psm, "swapIn", psm_usdc0, S)
         if rest > 0:
-            P.minter.mint(P.usdc, U.to_units(rest, 6), 0, arb, sender=arb)
+            self.add("minter mint", P.minter, "mint", P.usdc, U.to_units(rest, 6), 0, S)
         self.report_hedges(row0)
         self.sync_custody(row0)
-        m, r = self.caps
-        P.minter.setCaps(U.usd_wad(m), U.usd_wad(m), U.usd_wad(r), U.usd_wad(r), sender=self.admin)
         if row0.reserve_fund_usd > 0:
-            amt = U.to_units(float(row0.reserve_fund_usd), 6)
-            P.usdc.mint(self.admin, amt, sender=self.admin)
-            P.reserve.deposit(P.usdc, amt, sender=self.admin)
-
-        # The HUSD/USDC pool: one position per scenario range, liquidity = the simulator's L x depth.
+            self.add("reserve deposit", P.reserve, "deposit", P.usdc, U.to_units(float(row0.reserve_fund_usd), 6))
         self.positions = self._positions(sc)
         self.depth = 0.0
         self.set_depth(float(row0.pool_depth))
         self.ref_curve = self._ref_curve()
+        self.flush()
+        if self.reverts:
+            raise ReplayError(f"genesis failed on chain: {self.reverts}")
+        m, r = self.caps
+        P.minter.setCaps(U.usd_wad(m), U.usd_wad(m), U.usd_wad(r), U.usd_wad(r), **admin)
         self.move_pool(float(row0.pool_sqrt_price))
+        self.flush()
 
     # -- helpers
 
     def _positions(self, sc):
-        """(tick_lower, tick_upper, L_raw at depth 1) per range, the pool's ticks for the sim's L."""
+        """(tick_lower, tick_upper, L_raw at depth 1, sim ticks) per range: the sim's L on the pool's ticks."""
         from sim.model import amm
 
-        curve_L = []
+        out = []
         for r in sc.pool.ranges:  # the same L as amm.Curve.from_usd(ranges, 1.0)
             sa, sb = np.sqrt(r.price_lower), np.sqrt(r.price_upper)
-            usd_per_L = (sb - 1.0) / (1.0 * sb) * 1.0 + (1.0 - sa)
+            usd_per_L = (sb - 1.0) / sb + (1.0 - sa)
             L = float(r.usd) / usd_per_L
-            t_lo = int(amm.tick_at_price(r.price_lower)); t_hi = int(amm.tick_at_price(r.price_upper))
+            t_lo, t_hi = int(amm.tick_at_price(r.price_lower)), int(amm.tick_at_price(r.price_upper))
             a, b = U.husd_tick_to_pool_tick(t_lo, self.husd0), U.husd_tick_to_pool_tick(t_hi, self.husd0)
-            curve_L.append((min(a, b), max(a, b), U.liquidity_raw(L), t_lo, t_hi))
-        return curve_L
+            out.append((min(a, b), max(a, b), U.liquidity_raw(L), t_lo, t_hi))
+        return out
 
     def _ref_curve(self):
         """The chain's own curve in the simulator's convention (tick-snapped bounds, L at depth 1)."""
@@ -274,21 +284,44 @@ class _Chain:
         L = np.array([U.liquidity_whole(L_raw) for _a, _b, L_raw, *_ in self.positions])
         return amm.Curve._from_sqrt_positions(s_lo, s_hi, L)
 
-    def tx(self, action: str, fn, *args, **kw):
-        """Send a transaction; a revert is recorded (step, action, reason) and returns None."""
+    def add(self, action: str, contract, method: str, *args):
+        """Queue one call of the current step."""
+        data = getattr(contract, method).encode_input(*args)
+        self.calls.append((action, contract.address, bytes(data)))
+
+    def flush(self):
+        """Send the queued calls as one `step` transaction; record each refused call."""
         from ape.exceptions import ContractLogicError, TransactionError
 
+        calls, self.calls = self.calls, []
+        if not calls:
+            return None
         try:
-            receipt = fn(*args, **kw)
-        except (ContractLogicError, TransactionError) as err:
+            receipt = self.stepper.step([(t, d) for _a, t, d in calls], sender=self.admin, gas_limit=STEP_GAS_LIMIT)
+        except (ContractLogicError, TransactionError) as err:  # the whole step refused (out of gas, ...)
             self._check_node()
-            self.reverts.append({"step": self.step, "action": action, "reason": _reason(err)})
+            self.reverts.append({"step": self.step, "action": "step", "reason": _reason(err)})
             return None
         except Exception as err:  # noqa: BLE001 - a dead node surfaces as many exception types
             self._check_node(err)
             raise
         self.gas += int(getattr(receipt, "gas_used", 0) or 0)
+        for ev in receipt.decode_logs(self.stepper.CallFailed):
+            i = int(ev.index)
+            self.reverts.append({"step": self.step, "action": calls[i][0], "reason": self._decode(bytes(ev.reason))})
+        self.last_receipt = receipt
         return receipt
+
+    def _decode(self, data: bytes) -> str:
+        if len(data) < 4:
+            return "reverted without data"
+        name = self.selectors.get(data[:4].hex())
+        if name is None and data[:4].hex() == "08c379a0":
+            from eth_abi import decode
+
+            return decode(["string"], data[4:])[0]
+        args = [str(int.from_bytes(data[k:k + 32], "big", signed=False)) for k in range(4, len(data), 32)][:4]
+        return f"{name or '0x' + data[:4].hex()}({', '.join(args)})"
 
     def _check_node(self, err: Exception | None = None):
         dead = self.node is not None and not self.node.alive()
@@ -301,25 +334,28 @@ class _Chain:
             where = self.node.uri if self.node else "the node"
             raise ReplayNodeError(f"{where} stopped answering at step {self.step}") from err
 
-    # -- per-step actions
+    # -- per-step actions (queued; `flush` sends them)
 
     def advance(self, ts: int):
-        self.chain.mine(1, timestamp=ts)
+        try:
+            self.chain.provider.make_request("evm_setNextBlockTimestamp", [int(ts)])
+        except Exception as err:  # noqa: BLE001 - not anvil: mine an empty block at ts instead
+            self._check_node(err)
+            self.chain.mine(1, timestamp=ts)
 
     def push_prices(self, row, hour: int):
         P, f = self.p, self.p.params["feeds"]
         for sym, price in (("WBTC", row.btc_usd), ("PAXG", row.xau_usd), ("TBILL", row.tbill_nav)):
-            self.tx(f"oracle {sym}", P.feeds[sym].setAnswer, U.feed_answer(float(price), f[sym]["decimals"]), sender=self.admin)
+            self.add(f"oracle {sym}", P.feeds[sym], "setAnswer", U.feed_answer(float(price), f[sym]["decimals"]))
         if self.usdc_feed_at < 0 or hour - self.usdc_feed_at >= 12:
-            self.tx("oracle USDC", P.feeds["USDC"].setAnswer, U.feed_answer(1.0, f["USDC"]["decimals"]), sender=self.admin)
+            self.add("oracle USDC", P.feeds["USDC"], "setAnswer", U.feed_answer(1.0, f["USDC"]["decimals"]))
             self.usdc_feed_at = hour
 
     def report_hedges(self, row):
-        P = self.p
         for sym, units, price, margin in (("WBTC", row.btc_short_units, row.btc_usd, row.btc_margin_usd),
                                           ("PAXG", row.xau_short_units, row.xau_usd, row.xau_margin_usd)):
-            self.tx(f"hedge report {sym}", P.ledger.report, self.market[sym], U.usd_wad(float(units) * float(price)),
-                    U.usd_wad(max(float(margin), 0.0)), 0, b"replay".ljust(32, b"\0"), sender=self.admin)
+            self.add(f"hedge report {sym}", self.p.ledger, "report", self.market[sym], U.usd_wad(float(units) * float(price)),
+                     U.usd_wad(max(float(margin), 0.0)), 0, b"replay".ljust(32, b"\0"))
 
     def sync_custody(self, row):
         """Minter custody := the model's sleeves (mock mint/burn; the model's treasury ops are not txs yet)."""
@@ -327,42 +363,32 @@ class _Chain:
         targets = {"USDC": float(row.buffer_usd) + float(row.tbill_pending_usd), "TBILL": float(row.tbill_units),
                    "WBTC": float(row.btc_units), "PAXG": float(row.xau_units)}
         for sym, amount in targets.items():
-            tok = P.tokens[sym]
             want = U.to_units(max(amount, 0.0), int(P.params["tokens"][sym]))
-            have = int(tok.balanceOf(P.minter))
-            if want > have:
-                self.tx(f"custody {sym}", tok.mint, P.minter, want - have, sender=self.admin)
-            elif have > want:
-                self.tx(f"custody {sym}", tok.burn, P.minter, have - want, sender=self.admin)
+            self.add(f"custody {sym}", self.stepper, "setBalance", P.tokens[sym], P.minter, want)
 
     def supply_flows(self, prev, row):
         """The step's supply deltas: the PSM leg through the PSM, the rest through the Minter (USDC)."""
-        P, arb = self.p, self.arb
+        P, S = self.p, self.stepper
         d_psm = float(row.psm_minted) - float(prev.psm_minted)
         d_psm_usdc = float(row.psm_usdc) - float(prev.psm_usdc)
         mint = float(row.minted_husd) - float(prev.minted_husd) - max(d_psm, 0.0)
         burn = float(row.burned_husd) - float(prev.burned_husd) - max(-d_psm, 0.0)
         if d_psm > DUST_USD and d_psm_usdc > DUST_USD:
-            self.tx("psm swapIn", P.psm.swapIn, U.to_units(d_psm_usdc, 6), arb, sender=arb)
+            self.add("psm swapIn", P.psm, "swapIn", U.to_units(d_psm_usdc, 6), S)
         elif d_psm < -DUST_USD:
-            self.tx("psm swapOut", P.psm.swapOut, U.to_units(-d_psm, 18), arb, sender=arb)
+            self.add("psm swapOut", P.psm, "swapOut", U.to_units(-d_psm, 18), S)
         if mint > DUST_USD:
-            self.tx("minter mint", P.minter.mint, P.usdc, U.to_units(mint, 6), 0, arb, sender=arb)
+            self.add("minter mint", P.minter, "mint", P.usdc, U.to_units(mint, 6), 0, S)
         if burn > DUST_USD:
-            self.tx("minter redeem", P.minter.redeem, P.usdc, U.to_units(burn, 18), 0, arb, sender=arb)
+            self.add("minter redeem", P.minter, "redeem", P.usdc, U.to_units(burn, 18), 0, S)
 
     def reserve_flow(self, prev, row):
         P = self.p
         d = float(row.reserve_fund_usd) - float(prev.reserve_fund_usd)
-        if d > DUST_USD:
-            amt = U.to_units(d, 6)
-            if amt:
-                self.tx("usdc faucet", P.usdc.mint, self.admin, amt, sender=self.admin)
-                self.tx("reserve deposit", P.reserve.deposit, P.usdc, amt, sender=self.admin)
-        elif d < -DUST_USD:
-            amt = U.to_units(-d, 6)
-            if amt:
-                self.tx("reserve payFunding", P.reserve.payFunding, P.usdc, self.admin, amt, sender=self.admin)
+        if d > DUST_USD and U.to_units(d, 6):
+            self.add("reserve deposit", P.reserve, "deposit", P.usdc, U.to_units(d, 6))
+        elif d < -DUST_USD and U.to_units(-d, 6):
+            self.add("reserve payFunding", P.reserve, "payFunding", P.usdc, self.admin, U.to_units(-d, 6))
 
     def set_depth(self, depth: float):
         """Scale every position to `depth` x its depth-1 liquidity (mint more, or burn + collect)."""
@@ -371,65 +397,76 @@ class _Chain:
         for t_lo, t_hi, L_raw, *_ in self.positions:
             cur, new = int(L_raw * self.depth), int(L_raw * depth)
             if new > cur:
-                self.tx("pool add liquidity", self.p.router.addLiquidity, self.pool, t_lo, t_hi, new - cur, self.arb, sender=self.arb)
+                self.add("pool add liquidity", self.p.router, "addLiquidity", self.pool, t_lo, t_hi, new - cur, self.stepper)
             elif cur > new:
-                if self.tx("pool burn liquidity", self.pool.burn, t_lo, t_hi, cur - new, sender=self.arb) is not None:
-                    self.tx("pool collect", self.pool.collect, self.arb, t_lo, t_hi, 2**128 - 1, 2**128 - 1, sender=self.arb)
+                self.add("pool remove liquidity", self.stepper, "removeLiquidity", self.pool, t_lo, t_hi, cur - new)
         self.depth = depth
 
-    def move_pool(self, sqrt_target: float) -> dict:
-        """One swap bounded by the sim's price; returns chain vs pool-maths amounts (HUSD, USDC)."""
+    def move_pool(self, sqrt_target: float):
+        self.add("pool swap to sim price", self.stepper, "swapToPrice", self.pool, U.sqrt_x96_from_sim(sqrt_target, self.husd0))
+
+    def swap_amounts(self, receipt) -> dict:
+        """The step's pool swap on chain vs the simulator's pool maths on the chain's own curve."""
         from sim.model import amm
 
-        before = int(self.pool.slot0()[0])
-        target = U.sqrt_x96_from_sim(sqrt_target, self.husd0)
         out = {"pool_husd_chain": 0.0, "pool_usdc_chain": 0.0, "pool_husd_maths": 0.0, "pool_usdc_maths": 0.0}
-        if target == before:
-            return out
-        zero_for_one = target < before
-        s_before = U.sim_sqrt_from_x96(before, self.husd0)
-        receipt = self.tx("pool swap to sim price", self.mover.swapToPrice, self.pool, zero_for_one, 2**200, target, sender=self.arb)
         if receipt is None:
             return out
-        ev = [log for log in receipt.decode_logs(self.mover.Moved)]
-        a0, a1 = int(ev[0].amount0), int(ev[0].amount1)
-        husd_raw, usdc_raw = (a0, a1) if self.husd0 else (a1, a0)
-        s_after = U.sim_sqrt_from_x96(int(self.pool.slot0()[0]), self.husd0)
-        m0, m1, _fee = amm.amounts_to_reach(s_before, s_after, self.ref_curve, depth=self.depth, fee=self.fee_fraction)
-        out.update(pool_husd_chain=U.from_units(husd_raw, 18), pool_usdc_chain=U.from_units(usdc_raw, 6),
-                   pool_husd_maths=float(m0), pool_usdc_maths=float(m1))
+        for ev in receipt.decode_logs(self.stepper.Moved):
+            a0, a1 = int(ev.amount0), int(ev.amount1)
+            husd_raw, usdc_raw = (a0, a1) if self.husd0 else (a1, a0)
+            s0, s1 = U.sim_sqrt_from_x96(int(ev.sqrtBefore), self.husd0), U.sim_sqrt_from_x96(int(ev.sqrtAfter), self.husd0)
+            m0, m1, _fee = amm.amounts_to_reach(s0, s1, self.ref_curve, depth=self.depth, fee=self.fee_fraction)
+            out.update(pool_husd_chain=U.from_units(husd_raw, 18), pool_usdc_chain=U.from_units(usdc_raw, 6),
+                       pool_husd_maths=float(m0), pool_usdc_maths=float(m1))
         return out
 
     # -- reads
 
-    def _view(self, fn) -> float:
-        """A view that can revert (a stale or out-of-band oracle): NaN, and the revert is recorded."""
-        from ape.exceptions import ContractLogicError
-
-        try:
-            return fn()
-        except ContractLogicError as err:
-            self.reverts.append({"step": self.step, "action": "read", "reason": _reason(err)})
-            return float("nan")
-
-    def read(self, hour_ts: int) -> dict:
+    def read(self, hour: int) -> dict:
+        """Every compared chain figure in one eth_call (a reverting read, e.g. a stale oracle, is NaN)."""
         P = self.p
-        s = U.sim_sqrt_from_x96(int(self.pool.slot0()[0]), self.husd0)
-        hyb_x96 = int(self.hyb_info.pool.slot0()[0])
+        reads = [("supply", P.husd, "totalSupply", ()), ("pool", self.pool, "slot0", ()),
+                 ("hyb_pool", self.hyb_info.pool, "slot0", ()), ("reserve_fund", P.usdc, "balanceOf", (P.reserve,)),
+                 ("backing", P.ledger, "totalBacking", ()), ("psm_usdc", P.usdc, "balanceOf", (P.psm,)),
+                 ("mint_cap_used", P.minter, "mintedInHour", (hour,)), ("redeem_cap_used", P.minter, "redeemedInHour", (hour,))]
+        data = [bytes(getattr(c, m).encode_input(*a)) for _n, c, m, a in reads]
+        words, ok = self.stepper.readWords([c.address for _n, c, _m, _a in reads], data)
+        w = {n: (int(v) if good else None) for (n, *_), v, good in zip(reads, words, ok)}
+        if w["backing"] is None:
+            self.reverts.append({"step": self.step, "action": "read totalBacking", "reason": "reverted (oracle?)"})
+        s = U.sim_sqrt_from_x96(w["pool"], self.husd0)
+        raw = (w["hyb_pool"] / U.Q96) ** 2  # token1 raw per token0 raw
         hyb0 = self.hyb_info.token0.address == P.hyb.address
-        raw = (hyb_x96 / U.Q96) ** 2  # token1 raw per token0 raw
-        hyb_price = raw * 10 ** (18 - 6) if hyb0 else 1.0 / raw * 10 ** (18 - 6)
-        hour = hour_ts // 3600
+        nan = float("nan")
+        f18 = lambda k: U.from_units(w[k], 18) if w[k] is not None else nan  # noqa: E731
         return {
-            "supply": U.from_units(int(P.husd.totalSupply()), 18),
+            "supply": f18("supply"),
             "pool_price": s * s,
-            "reserve_fund": U.from_units(int(P.usdc.balanceOf(P.reserve)), 6),
-            "backing": self._view(lambda: U.from_units(int(P.ledger.totalBacking()), 18)),
-            "hyb_price": hyb_price,
-            "psm_usdc": U.from_units(int(P.usdc.balanceOf(P.psm)), 6),
-            "mint_cap_used": U.from_units(int(P.minter.mintedInHour(hour)), 18),
-            "redeem_cap_used": U.from_units(int(P.minter.redeemedInHour(hour)), 18),
+            "reserve_fund": U.from_units(w["reserve_fund"], 6),
+            "backing": f18("backing"),
+            "hyb_price": raw * 10**12 if hyb0 else 10**12 / raw,  # HYB 18 dp, USDC 6 dp
+            "psm_usdc": U.from_units(w["psm_usdc"], 6),
+            "mint_cap_used": f18("mint_cap_used"),
+            "redeem_cap_used": f18("redeem_cap_used"),
         }
+
+
+def _error_selectors(project) -> dict[str, str]:
+    """4-byte selector (hex) -> custom error name, over the project's contracts."""
+    from eth_utils import keccak
+
+    out = {}
+    for name in ("Minter", "PegStabilityModule", "ReserveFund", "HedgeLedger", "OracleRouter", "HUSD", "ReplayStepper",
+                 "PoolRouter", "Guardian"):
+        try:
+            ct = getattr(project, name).contract_type
+        except Exception:  # noqa: BLE001
+            continue
+        for e in ct.errors:
+            sig = f"{e.name}({','.join(i.canonical_type for i in e.inputs)})"
+            out[keccak(text=sig)[:4].hex()] = e.name
+    return out
 
 
 def _reason(err: Exception) -> str:
@@ -498,21 +535,20 @@ def _replay_connected(sc, d, node, progress) -> ReplayResult:
         c.step = k
         ts = int(t0 + k * step_s)
         gas0 = c.gas
-        swap = {"pool_husd_chain": 0.0, "pool_usdc_chain": 0.0, "pool_husd_maths": 0.0, "pool_usdc_maths": 0.0}
+        receipt = None
+        c.advance(ts)
+        c.push_prices(row, int(row.hour))
         if k > 0:
             prev = rows[k - 1]
-            c.advance(ts)
-            c.push_prices(row, int(row.hour))
             c.report_hedges(row)
             c.supply_flows(prev, row)
             c.sync_custody(row)
             c.reserve_flow(prev, row)
             c.set_depth(float(row.pool_depth))
-            swap = c.move_pool(float(row.pool_sqrt_price))
-        else:
-            c.advance(ts)
-            c.push_prices(row, int(row.hour))
-        got = c.read(int(chain.blocks.head.timestamp))
+            c.move_pool(float(row.pool_sqrt_price))
+        receipt = c.flush()
+        swap = c.swap_amounts(receipt) if k > 0 else c.swap_amounts(None)
+        got = c.read(ts // 3600)
         sim = _sim_fields(row)
         rec = {"step": k, "hour": float(row.hour), "gas": c.gas - gas0,
                "reverts": sum(1 for r in c.reverts if r["step"] == k), **swap}
