@@ -34,8 +34,9 @@ def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record
         x = paths.inputs(t, cols)
         for policy in blocks:
             for k, v in policy(params, state, x).items():
-                v = np.asarray(v, dtype=float)
-                state[k] = v if v.shape == (R,) else np.broadcast_to(v, (R,))
+                if type(v) is not np.ndarray or v.shape != (R,) or v.dtype != np.float64:
+                    v = np.broadcast_to(np.asarray(v, dtype=float), (R,))
+                state[k] = v
         for k in keys:
             data[k][t] = state[k]
         if observer is not None:
