@@ -68,7 +68,7 @@ class AnvilNode:
 
     def command(self) -> list[str]:
         cmd = [str(ANVIL), "--host", "127.0.0.1", "--port", str(self.port), "--accounts", str(self.accounts),
-               "--balance", str(self.balance_eth), "--mnemonic", MNEMONIC, "--steps-tracing",
+               "--balance", str(self.balance_eth), "--mnemonic", MNEMONIC,
                "--gas-limit", "30000000", "--code-size-limit", "100000"]
         if self.fork_url:
             cmd += ["--fork-url", self.fork_url]
