@@ -118,3 +118,25 @@ def test_bank_run_with_tbill_freeze(simulate, replay_on_fork):
     assert not bad, bad
     # no insolvency: the backing covers the supply (reserve not even needed)
     assert chain["backing"] >= 0.99 * chain["supply"]
+
+
+def test_killed_node_gives_a_clear_error_and_no_result_file(simulate, node_a, tmp_path):
+    """The fork node dies mid-replay: ReplayNodeError naming the node and step, no chain_replay.* left."""
+    import shutil
+
+    from sim.chain import node as nodes
+    from sim.chain.replay import ReplayNodeError, replay
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(simulate("btc-crash"), run_dir)
+
+    def kill_fork(k, n):
+        if k == 3:
+            for nd in list(nodes._LIVE):
+                if nd.fork_url == node_a.uri:  # only the fork this replay started
+                    nd.stop()
+
+    with pytest.raises(ReplayNodeError, match="stopped answering"):
+        replay(run_dir, steps=10, upstream=node_a.uri, progress=kill_fork)
+    assert not list(run_dir.glob("chain_replay*"))
+    assert node_a.alive()
