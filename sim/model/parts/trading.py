@@ -17,6 +17,9 @@ _BALANCE = {"retail": "retail_husd", "institutional": "inst_husd"}
 
 def _swap(p, s, amount, sell_husd, sqrt_limit=None):
     """Swap on the HUSD/USDC pool; sell_husd=True sells HUSD for USDC. Returns (out, used)."""
+    if not np.any(amount > 0):  # nobody trades this step: skip the pool maths (it would return zeros)
+        zero = np.zeros_like(s["pool_sqrt_price"])
+        return zero, zero
     lim = np.where(sell_husd, 0.0, np.inf) if sqrt_limit is None else sqrt_limit
     out, sp, _fee, used = amm.swap_exact_in(s["pool_sqrt_price"], np.maximum(amount, 0.0), sell_husd, p["curve"],
                                             s["pool_depth"], p["pool_fee"], sqrt_limit=lim)
@@ -174,6 +177,8 @@ def _redeem(p, s, husd):
 def _buy_to(p, s, target_price, budget_husd):
     """Arbitrageur buys HUSD on the pool up to `target_price`, at most about `budget_husd` of it."""
     st = np.sqrt(target_price)
+    if not np.any(s["pool_sqrt_price"] < st):  # no run is below the target: nothing to buy
+        return np.zeros_like(s["pool_sqrt_price"])
     a0, a1, _ = amm.amounts_to_reach(s["pool_sqrt_price"], st, p["curve"], s["pool_depth"], p["pool_fee"])
     need_out, need_in = np.maximum(-a0, 0.0), np.maximum(a1, 0.0)
     usdc = np.where(need_out > budget_husd, need_in * safe_div(budget_husd, need_out), need_in)
@@ -185,6 +190,8 @@ def _buy_to(p, s, target_price, budget_husd):
 def _sell_to(p, s, target_price, budget_husd):
     """Arbitrageur sells freshly minted HUSD down to `target_price`; returns HUSD minted for it."""
     st = np.sqrt(target_price)
+    if not np.any(s["pool_sqrt_price"] > st):  # no run is above the target: nothing to sell
+        return np.zeros_like(s["pool_sqrt_price"])
     a0, _a1, _ = amm.amounts_to_reach(s["pool_sqrt_price"], st, p["curve"], s["pool_depth"], p["pool_fee"])
     m = np.minimum(np.maximum(a0, 0.0), budget_husd)
     worth = m * np.maximum(s["pool_sqrt_price"] ** 2 - target_price, 0.0) / 2 > p["arb_gas_usd"]
