@@ -15,9 +15,6 @@ if str(ROOT) not in sys.path:
 
 import pytest  # noqa: E402
 
-from sim.chain.node import AnvilNode  # noqa: E402
-
-
 def pytest_configure(config):
     config.addinivalue_line("markers", "fork: replays a simulated run on a local fork of anvil node A")
 
@@ -28,54 +25,23 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.fork)
 
 
-@pytest.fixture(scope="session")
-def node_a():
-    """Anvil node A with the mainnet-like base state; stopped (process group) at session end."""
-    from sim.chain.replay import deploy_base_state
-
-    node = AnvilNode().start()
-    try:
-        node.base_state = deploy_base_state(node.uri)
-        yield node
-    finally:
-        node.stop()
-    assert not node.alive()
+# The project's suite is written with the stress kit users get (sim/chain/pytest_plugin.py).
+from sim.chain.pytest_plugin import stress, tripod_node_a, tripod_replay, tripod_simulate  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
-def simulate(tmp_path_factory):
-    """simulate(name) -> run directory with every column, run 0 only (cached per scenario)."""
-    from sim.runner import resolve_scenario, run
-
-    cache = {}
-
-    def _sim(name: str) -> Path:
-        if name not in cache:
-            out = tmp_path_factory.mktemp(name)
-            run(resolve_scenario(name), runs=1, record="all").write(out)
-            cache[name] = out
-        return cache[name]
-
-    return _sim
+def node_a(tripod_node_a):
+    return tripod_node_a
 
 
 @pytest.fixture(scope="session")
-def replay_on_fork(node_a):
-    """replay_on_fork(run_dir, steps, check=None) -> (ReplayResult, whatever `check(result)` returned
-    while the fork was still up: chain-state assertions go there)."""
-    from sim.chain.replay import replay
+def simulate(tripod_simulate):
+    return tripod_simulate
 
-    def _replay(run_dir, steps, check=None):
-        seen = {}
 
-        def keep(result):
-            if check is not None:
-                seen["value"] = check(result)
-
-        res = replay(run_dir, run=0, steps=steps, upstream=node_a.uri, keep_connected=keep)
-        return res, seen.get("value")
-
-    return _replay
+@pytest.fixture(scope="session")
+def replay_on_fork(tripod_replay):
+    return tripod_replay
 
 
 def assert_within(summary: dict, field: str, max_rel: float, max_abs: float | None = None):

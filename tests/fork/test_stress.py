@@ -189,3 +189,18 @@ def test_bank_run_caps_hold(simulate, replay_on_fork):
     assert len(got["over"]) == 1 and got["over"][0]["reason"].startswith(("PerBlockCapExceeded", "PerHourCapExceeded"))
     assert got["within"] == []
     assert 0 < got["burned"] <= got["cap"]
+
+
+def test_gold_gap_down_on_a_weekend_with_the_kit(tripod_simulate, tripod_replay, stress):
+    """The README's user test: gold gaps down 8 % while the perps trade; the hedge re-mark keeps backing."""
+    def check(res):
+        kit = stress(res)
+        before = kit.backing_ratio()
+        h = kit.hedge("XAU-PERP")
+        px = int(kit.p.feeds["PAXG"].latestAnswer()) / 1e8
+        kit.move_oracle("PAXG", [px * 0.96, px * 0.92], hours_per_round=0.25)  # BTC feed stays fresh (1 h)
+        kit.hedge_loss("XAU-PERP", -h["notional"] * 0.08)     # the short gains what the spot lost
+        return before, kit.backing_ratio()
+
+    _res, (before, after) = tripod_replay(tripod_simulate("baseline"), steps=2, check=check)
+    assert after == pytest.approx(before, abs=2e-3)
