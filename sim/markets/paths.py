@@ -47,11 +47,7 @@ def _apply_scripted(paths: dict[str, np.ndarray], sp: ScriptedPath, hours: np.nd
     vs = np.array([v for _, v in sp.points])
     arr = paths[sp.variable]
     if sp.mode == "multiply":
-        factor = np.interp(hours, xs, vs, left=1.0, right=vs[-1])
-        if sp.variable in ("btc_usd", "xau_usd"):
-            arr *= factor[:, None]
-        else:
-            arr *= factor[:, None]
+        arr *= np.interp(hours, xs, vs, left=1.0, right=vs[-1])[:, None]
     else:
         inside = (hours >= xs[0]) & (hours <= xs[-1])
         arr[inside] = np.interp(hours[inside], xs, vs)[:, None]

@@ -10,9 +10,6 @@ import numpy as np
 from sim.config import Scenario
 from sim.model.params import make_params
 
-MARKET_VARS = ("btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "pool_depth",
-               "stress", "oracle_ok", "mint_paused", "tbill_frozen")
-
 # Cumulative dollar flows: backing + reserve fund changes by exactly these (the value ledger).
 LEDGER_VARS = ("cum_collateral_in", "cum_collateral_out", "cum_yield", "cum_funding", "cum_basis", "cum_hedge_pnl",
                "cum_spot_pnl", "cum_costs", "cum_venue_loss", "cum_backstop_in")
@@ -85,8 +82,6 @@ def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
 def dat_count(state: dict) -> int:
     return sum(1 for k in state if k.startswith("dat") and k.endswith("_mnav"))
 
-
-STATE_VARS = tuple(genesis_state(Scenario(name="_")).keys())
 
 
 # What `tripod run` writes per run x timestep by default (`--all-columns` writes every variable):
