@@ -204,3 +204,48 @@ def test_gold_gap_down_on_a_weekend_with_the_kit(tripod_simulate, tripod_replay,
 
     _res, (before, after) = tripod_replay(tripod_simulate("baseline"), steps=2, check=check)
     assert after == pytest.approx(before, abs=2e-3)
+
+
+def test_tbill_freeze_with_a_bank_run(simulate, replay_on_fork):
+    """The T-bill fund freezes: redemptions paid in TBILL are refused, USDC redemptions within the cap go on."""
+    from sim.chain.stress import Stress
+
+    def check(res):
+        kit, r, p = Stress(res.chain["replay"]), res.chain["replay"], res.chain["protocol"]
+        kit.freeze_tbill()
+        n = len(r.reverts)
+        r.add("redeem in TBILL", p.minter, "redeem", p.tokens["TBILL"], 10**24, 0, r.stepper)
+        r.flush()
+        tbill = [x["reason"] for x in r.reverts[n:]]
+        usdc = kit.bank_run(0.002, hours=2)
+        return tbill, usdc
+
+    _res, (tbill, usdc) = replay_on_fork(simulate("bank-run"), steps=2, check=check)
+    assert len(tbill) == 1 and tbill[0].startswith("UnsupportedCollateral"), tbill
+    assert usdc == []
+
+
+def test_looper_unwind_into_a_thin_pool_matches_the_pool_maths(simulate, replay_on_fork):
+    """Loopers dump $8M of HUSD into the pool at half depth: the real pool's price and proceeds equal
+    the simulator's Uniswap v3 maths on the same curve, to rounding."""
+    from sim.chain import units as U
+    from sim.chain.stress import Stress
+    from sim.model import amm
+
+    def check(res):
+        kit, r = Stress(res.chain["replay"]), res.chain["replay"]
+        r.set_depth(0.5)
+        r.flush()
+        s0 = U.sim_sqrt_from_x96(int(r.pool.slot0()[0]), r.husd0)
+        usdc0 = int(kit.p.usdc.balanceOf(r.stepper))
+        assert kit.sell_into_pool(8e6) == []
+        s1 = U.sim_sqrt_from_x96(int(r.pool.slot0()[0]), r.husd0)
+        got = (int(kit.p.usdc.balanceOf(r.stepper)) - usdc0) / 1e6
+        out, s_model, _fee, used = amm.swap_exact_in(s0, 8e6, True, r.ref_curve, depth=0.5, fee=r.fee_fraction)
+        return s1, float(s_model), got, float(out), float(used)
+
+    _res, (s_chain, s_model, usdc_chain, usdc_model, used) = replay_on_fork(simulate("leverage-cycle"), steps=1, check=check)
+    assert used == pytest.approx(8e6)  # within the liquid range: a full fill
+    assert s_chain == pytest.approx(s_model, rel=1e-9)
+    assert usdc_chain == pytest.approx(usdc_model, rel=1e-9)
+    assert s_chain**2 < 0.9995  # the dump moves a half-depth pool off the peg
