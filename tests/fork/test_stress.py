@@ -249,3 +249,38 @@ def test_looper_unwind_into_a_thin_pool_matches_the_pool_maths(simulate, replay_
     assert s_chain == pytest.approx(s_model, rel=1e-9)
     assert usdc_chain == pytest.approx(usdc_model, rel=1e-9)
     assert s_chain**2 < 0.9995  # the dump moves a half-depth pool off the peg
+
+
+def test_sandwich_on_shusd_reward_vesting_earns_nothing(simulate, replay_on_fork):
+    """An attacker stakes just before a reward batch and leaves just after: vesting means the batch is
+    not in the share price yet, and the cooldown pins what leaves, so the attacker takes nothing;
+    the honest staker gets the whole batch once it has vested."""
+
+    def check(res):
+        from ape import chain
+
+        r, p = res.chain["replay"], res.chain["protocol"]
+        attacker, admin, S = r.arb, r.admin, r.stepper
+        stake, reward = 10_000_000 * 10**18, 100_000 * 10**18
+        S.approve(p.husd, p.shusd, sender=admin)
+        r.add("honest stake", p.shusd, "deposit", stake, S)
+        r.add("fund attacker", p.husd, "transfer", attacker, stake)
+        r.add("fund rewarder", p.husd, "transfer", admin, reward)
+        r.flush()
+        assert not r.reverts, r.reverts
+        p.husd.approve(p.shusd, 2**256 - 1, sender=attacker)
+        p.husd.approve(p.shusd, 2**256 - 1, sender=admin)
+        p.shusd.deposit(stake, attacker, sender=attacker)          # front-run
+        p.shusd.transferInRewards(reward, sender=admin)             # the reward batch
+        shares = int(p.shusd.balanceOf(attacker))
+        p.shusd.cooldownShares(shares, sender=attacker)             # back-run
+        cooling = int(p.shusd.cooldowns(attacker).underlyingAmount)
+        chain.mine(1, timestamp=chain.blocks.head.timestamp + 8 * 86_400)
+        p.shusd.unstake(attacker, sender=attacker)
+        honest = int(p.shusd.previewRedeem(p.shusd.balanceOf(S)))
+        return {"cooling": cooling, "attacker_husd": int(p.husd.balanceOf(attacker)), "honest": honest,
+                "stake": stake, "reward": reward}
+
+    _res, g = replay_on_fork(simulate("baseline"), steps=1, check=check)
+    assert g["cooling"] <= g["stake"] and g["attacker_husd"] <= g["stake"]
+    assert g["honest"] == pytest.approx(g["stake"] + g["reward"], rel=1e-9)
