@@ -95,13 +95,18 @@ class Result:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_parquet(out / "trajectories.parquet", self.trajectory.columns())
-        atomic_write(out / "metrics.json", json.dumps(self.metrics, indent=2, default=_json_default) + "\n")
+        atomic_write(out / "metrics.json", dump_json(self.metrics))
         atomic_write(out / "scenario.json", self.scenario.model_dump_json(indent=2) + "\n")
         if report:
             atomic_write(out / "report.html", render(self.trajectory, self.metrics, self.manifest, self.scenario))
         # the manifest goes last: its presence says the directory is complete
-        atomic_write(out / "manifest.json", json.dumps(self.manifest, indent=2, default=_json_default) + "\n")
+        atomic_write(out / "manifest.json", dump_json(self.manifest))
         return out
+
+
+def dump_json(obj) -> str:
+    """JSON text for results: numpy scalars and dates become plain values."""
+    return json.dumps(obj, indent=2, default=_json_default) + "\n"
 
 
 def _json_default(o):

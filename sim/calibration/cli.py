@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from pathlib import Path
 
@@ -27,15 +26,8 @@ def _manifest(args, started: float, **extra) -> dict:
 
 
 def _dump(obj) -> str:
-    return json.dumps(obj, indent=2, default=_json_default) + "\n"
-
-
-def _json_default(o):
-    if hasattr(o, "item"):
-        return o.item()
-    if hasattr(o, "isoformat"):
-        return o.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+    from sim.results import dump_json
+    return dump_json(obj)
 
 
 def _user_error(source: str, msg: str):
