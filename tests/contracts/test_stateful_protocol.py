@@ -18,6 +18,7 @@ per sequence from the profile (15 in `ci`, 40 in `nightly`; TRIPOD_HYPOTHESIS_PR
 The counts actually run are written to out/fuzz-<provider>.json.
 """
 
+import ast
 import json
 import os
 from pathlib import Path
@@ -51,8 +52,17 @@ def _error_name(err: Exception, table: dict[str, str]) -> str:
     name = type(err).__name__
     if name not in ("ContractLogicError", "CustomError"):
         return name
-    data = str(getattr(err, "revert_message", "") or "")
-    return table.get(data[:10], name)
+    return table.get(_selector(getattr(err, "revert_message", None)), name)
+
+
+def _selector(revert_message) -> str:
+    """The 4-byte selector as "0x…" from a revert message that Ape gives as hex text, bytes, or the
+    repr of bytes (it varies with how the node reported the revert, which made CI flaky)."""
+    if isinstance(revert_message, str) and revert_message[:2] in ('b"', "b'"):
+        revert_message = ast.literal_eval(revert_message)
+    if isinstance(revert_message, (bytes, bytearray)):
+        return "0x" + bytes(revert_message[:4]).hex()
+    return str(revert_message or "")[:10].lower()
 
 
 @pytest.mark.slow
