@@ -8,13 +8,21 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {HUSD} from "./HUSD.sol";
 import {IOracleRouter, IHedgeLedger} from "./interfaces/IOracleRouter.sol";
+
+interface IRewardVault {
+    function transferInRewards(uint256 amount) external;
+}
 import {ZeroAmount, ZeroAddress, SlippageExceeded, FeeTooHigh} from "./Errors.sol";
 
 /// @title Minter: mint HUSD against the collateral basket and redeem HUSD for it
 /// @notice 1 HUSD per $1 of collateral at the oracle router's price, less a fee. Only whitelisted
-/// accounts (MINTER_ROLE / REDEEMER_ROLE) may mint or redeem. Both directions have a per-block and a
-/// per-hour cap counted in HUSD (gross, fee included). The collateral sits in this contract (custody).
-/// For hedged sleeves (BTC, gold) a mint must leave the net delta inside the HedgeLedger's bound.
+/// accounts (MINTER_ROLE / REDEEMER_ROLE) may mint or redeem. Fees are never minted as HUSD: they stay
+/// in custody as surplus collateral (a mint issues the collateral's value less the fee; a redeem burns
+/// all the HUSD in and pays out its value less the fee). Both directions have a per-block and a
+/// per-hour cap counted in the HUSD that changes hands: issued on a mint, burned on a redeem.
+/// The collateral sits in this contract (custody). For hedged sleeves (BTC, gold) a mint must leave
+/// the net delta inside the HedgeLedger's bound. Staker rewards are minted by a treasurer against the
+/// protocol's surplus and handed to the sHUSD vault's vesting path (`distributeRewards`).
 contract Minter is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -34,7 +42,6 @@ contract Minter is AccessControl, ReentrancyGuard {
     HUSD public immutable husd;
     IOracleRouter public oracle;
     IHedgeLedger public hedgeLedger;
-    address public feeRecipient;
 
     mapping(address asset => Collateral) public collaterals;
     address[] internal _collateralList;
@@ -74,34 +81,31 @@ contract Minter is AccessControl, ReentrancyGuard {
     event RedeemPausedSet(bool paused, address indexed by);
     event OracleSet(address indexed oracle);
     event HedgeLedgerSet(address indexed hedgeLedger);
-    event FeeRecipientSet(address indexed feeRecipient);
+    event RewardsDistributed(address indexed vault, uint256 amount, address indexed by);
     event CollateralMoved(address indexed asset, address indexed to, uint256 amount, address indexed by);
 
     constructor(
         address admin,
         HUSD husd_,
         IOracleRouter oracle_,
-        address feeRecipient_,
         uint256 mintFeeBps_,
         uint256 redeemFeeBps_,
         uint256[4] memory caps // maxMintPerBlock, maxMintPerHour, maxRedeemPerBlock, maxRedeemPerHour
     ) {
         if (admin == address(0) || address(husd_) == address(0) || address(oracle_) == address(0)) revert ZeroAddress();
-        if (feeRecipient_ == address(0)) revert ZeroAddress();
         husd = husd_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(GUARDIAN_ROLE, admin);
         oracle = oracle_;
-        feeRecipient = feeRecipient_;
         emit OracleSet(address(oracle_));
-        emit FeeRecipientSet(feeRecipient_);
         _setFees(mintFeeBps_, redeemFeeBps_);
         _setCaps(caps[0], caps[1], caps[2], caps[3]);
     }
 
     // ------------------------------------------------------------------ user actions
 
-    /// @notice Deposit `amountIn` of `asset` and receive HUSD worth its oracle value less the mint fee.
+    /// @notice Deposit `amountIn` of `asset` and receive HUSD worth its oracle value less the mint fee;
+    /// the fee's worth of collateral stays in custody as surplus (no HUSD is minted for it).
     function mint(address asset, uint256 amountIn, uint256 minHusdOut, address recipient)
         external
         nonReentrant
@@ -115,19 +119,20 @@ contract Minter is AccessControl, ReentrancyGuard {
         uint256 p = oracle.price(asset);
         uint256 gross = amountIn * p / 10 ** c.decimals; // 18-decimal dollars, rounded down
         if (gross == 0) revert ZeroAmount();
-        _useCap(mintedInBlock, mintedInHour, maxMintPerBlock, maxMintPerHour, gross);
         uint256 fee = gross * mintFeeBps / BPS;
         husdOut = gross - fee;
+        if (husdOut == 0) revert ZeroAmount();
+        _useCap(mintedInBlock, mintedInHour, maxMintPerBlock, maxMintPerHour, husdOut);
         if (husdOut < minHusdOut) revert SlippageExceeded(husdOut, minHusdOut);
 
         IERC20(asset).safeTransferFrom(msg.sender, address(this), amountIn);
         if (address(hedgeLedger) != address(0) && hedgeLedger.isHedged(asset)) hedgeLedger.checkDelta(asset);
         husd.mint(recipient, husdOut);
-        if (fee != 0) husd.mint(feeRecipient, fee);
         emit Minted(msg.sender, asset, amountIn, husdOut, fee, p);
     }
 
-    /// @notice Burn HUSD (allowance to this contract needed) and receive `asset` worth it less the fee.
+    /// @notice Burn `husdIn` HUSD (allowance to this contract needed) and receive `asset` worth it less
+    /// the fee; the fee's worth of collateral stays in custody as surplus.
     function redeem(address asset, uint256 husdIn, uint256 minAmountOut, address recipient)
         external
         nonReentrant
@@ -148,8 +153,7 @@ contract Minter is AccessControl, ReentrancyGuard {
         uint256 available = IERC20(asset).balanceOf(address(this));
         if (amountOut > available) revert InsufficientCollateral(asset, amountOut, available);
 
-        if (fee != 0) IERC20(address(husd)).safeTransferFrom(msg.sender, feeRecipient, fee);
-        husd.burnFrom(msg.sender, net);
+        husd.burnFrom(msg.sender, husdIn);
         IERC20(asset).safeTransfer(recipient, amountOut);
         emit Redeemed(msg.sender, asset, husdIn, amountOut, fee, p);
     }
@@ -242,10 +246,17 @@ contract Minter is AccessControl, ReentrancyGuard {
         emit HedgeLedgerSet(address(ledger));
     }
 
-    function setFeeRecipient(address feeRecipient_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (feeRecipient_ == address(0)) revert ZeroAddress();
-        feeRecipient = feeRecipient_;
-        emit FeeRecipientSet(feeRecipient_);
+    /// @notice Mint `amount` HUSD of staker rewards against the protocol's surplus (revenue: T-bill
+    /// yield, funding, retained fees) and hand it to `vault`'s vesting path. The treasurer sizes it from
+    /// the revenue report; the Guardian's backing breaker watches the ratio. Not counted in the mint caps.
+    /// This contract needs the vault's REWARDER_ROLE.
+    function distributeRewards(IRewardVault vault, uint256 amount) external nonReentrant onlyRole(TREASURER_ROLE) {
+        if (amount == 0) revert ZeroAmount();
+        if (address(vault) == address(0)) revert ZeroAddress();
+        husd.mint(address(this), amount);
+        IERC20(address(husd)).forceApprove(address(vault), amount);
+        vault.transferInRewards(amount);
+        emit RewardsDistributed(address(vault), amount, msg.sender);
     }
 
     /// @notice Move collateral out of custody (e.g. USDC to the PSM buffer, spot to an exchange as margin).

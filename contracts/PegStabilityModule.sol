@@ -10,8 +10,11 @@ import {HUSD} from "./HUSD.sol";
 import {ZeroAmount, ZeroAddress, FeeTooHigh} from "./Errors.sol";
 
 /// @title PegStabilityModule: USDC <-> HUSD at 1:1 with a fee, up to a ceiling
-/// @notice `debt` is the HUSD this module has minted and not yet burned (gross, fees included); it
-/// never exceeds `ceiling`. USDC in this contract always covers `debt` (fees are paid in HUSD).
+/// @notice `debt` is the HUSD outstanding from this module: minted by `swapIn` (net of the fee, the HUSD
+/// the user actually got) and not yet burned; a `swapIn` may not take it past `ceiling`. Fees are never
+/// minted as HUSD: they stay here as surplus USDC (swapIn keeps the whole USDC in and mints it less the
+/// fee; swapOut burns all the HUSD in and pays it out less the fee). So the USDC held always covers
+/// `debt`; `swapOut` pays from the USDC held (its surplus may buy back HUSD minted elsewhere).
 contract PegStabilityModule is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -23,7 +26,6 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
     IERC20 public immutable usdc;
     uint256 public immutable scale; // 10 ** (18 - usdc decimals)
 
-    address public feeRecipient;
     uint256 public feeInBps; // USDC -> HUSD
     uint256 public feeOutBps; // HUSD -> USDC
     uint256 public ceiling; // max debt, 18 decimals
@@ -40,11 +42,9 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
     event FeesSet(uint256 feeInBps, uint256 feeOutBps);
     event CeilingSet(uint256 ceiling);
     event PausedSet(bool paused, address indexed by);
-    event FeeRecipientSet(address indexed feeRecipient);
 
-    constructor(address admin, HUSD husd_, IERC20 usdc_, address feeRecipient_, uint256 feeInBps_, uint256 feeOutBps_, uint256 ceiling_) {
+    constructor(address admin, HUSD husd_, IERC20 usdc_, uint256 feeInBps_, uint256 feeOutBps_, uint256 ceiling_) {
         if (admin == address(0) || address(husd_) == address(0) || address(usdc_) == address(0)) revert ZeroAddress();
-        if (feeRecipient_ == address(0)) revert ZeroAddress();
         uint8 dec = IERC20Metadata(address(usdc_)).decimals();
         if (dec > 18) revert UnsupportedDecimals(dec);
         husd = husd_;
@@ -52,31 +52,30 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
         scale = 10 ** (18 - dec);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(GUARDIAN_ROLE, admin);
-        feeRecipient = feeRecipient_;
-        emit FeeRecipientSet(feeRecipient_);
         _setFees(feeInBps_, feeOutBps_);
         ceiling = ceiling_;
         emit CeilingSet(ceiling_);
     }
 
-    /// @notice Sell `usdcIn` USDC for HUSD 1:1 less the fee.
+    /// @notice Sell `usdcIn` USDC for HUSD 1:1 less the fee (the fee stays here as USDC).
     function swapIn(uint256 usdcIn, address recipient) external nonReentrant returns (uint256 husdOut) {
         if (paused) revert PsmPaused();
         if (usdcIn == 0) revert ZeroAmount();
         if (recipient == address(0)) revert ZeroAddress();
         uint256 gross = usdcIn * scale;
-        uint256 room = debt >= ceiling ? 0 : ceiling - debt;
-        if (gross > room) revert CeilingExceeded(gross, room);
         uint256 fee = gross * feeInBps / BPS;
         husdOut = gross - fee;
-        debt += gross;
+        if (husdOut == 0) revert ZeroAmount();
+        uint256 room = debt >= ceiling ? 0 : ceiling - debt;
+        if (husdOut > room) revert CeilingExceeded(husdOut, room);
+        debt += husdOut;
         usdc.safeTransferFrom(msg.sender, address(this), usdcIn);
         husd.mint(recipient, husdOut);
-        if (fee != 0) husd.mint(feeRecipient, fee);
         emit SwapIn(msg.sender, recipient, usdcIn, husdOut, fee);
     }
 
-    /// @notice Sell `husdIn` HUSD (allowance to this contract needed) for USDC 1:1 less the fee.
+    /// @notice Sell `husdIn` HUSD (allowance to this contract needed) for USDC 1:1 less the fee: all of
+    /// `husdIn` is burned, the fee (and the sub-unit dust) stays here as USDC.
     function swapOut(uint256 husdIn, address recipient) external nonReentrant returns (uint256 usdcOut) {
         if (paused) revert PsmPaused();
         if (husdIn == 0) revert ZeroAmount();
@@ -84,12 +83,11 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
         uint256 fee = husdIn * feeOutBps / BPS;
         usdcOut = (husdIn - fee) / scale; // rounded down
         if (usdcOut == 0) revert ZeroAmount();
-        uint256 burnAmount = usdcOut * scale; // burn exactly what is paid out; the dust goes with the fee
-        fee = husdIn - burnAmount;
-        if (burnAmount > debt) revert InsufficientReserves(burnAmount, debt);
-        debt -= burnAmount;
-        husd.burnFrom(msg.sender, burnAmount);
-        if (fee != 0) IERC20(address(husd)).safeTransferFrom(msg.sender, feeRecipient, fee);
+        fee = husdIn - usdcOut * scale; // the fee actually kept, dust included (18 decimals)
+        uint256 available = usdc.balanceOf(address(this));
+        if (usdcOut > available) revert InsufficientReserves(usdcOut * scale, available * scale);
+        debt -= husdIn < debt ? husdIn : debt; // HUSD minted elsewhere leaves the debt at zero
+        husd.burnFrom(msg.sender, husdIn);
         usdc.safeTransfer(recipient, usdcOut);
         emit SwapOut(msg.sender, recipient, husdIn, usdcOut, fee);
     }
@@ -101,12 +99,6 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
     function setCeiling(uint256 ceiling_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         ceiling = ceiling_;
         emit CeilingSet(ceiling_);
-    }
-
-    function setFeeRecipient(address feeRecipient_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (feeRecipient_ == address(0)) revert ZeroAddress();
-        feeRecipient = feeRecipient_;
-        emit FeeRecipientSet(feeRecipient_);
     }
 
     /// @notice Guardians pause; only the admin unpauses.

@@ -239,10 +239,10 @@ def deploy_protocol(admin, params: dict | None = None, roles: dict[str, list] | 
     p.reserve = admin.deploy(project.ReserveFund, admin)
     m = params["minter"]
     caps = [int(m[k] * WAD) for k in ("max_mint_per_block_usd", "max_mint_per_hour_usd", "max_redeem_per_block_usd", "max_redeem_per_hour_usd")]
-    p.minter = admin.deploy(project.Minter, admin, p.husd, p.oracle, p.reserve, m["mint_fee_bps"], m["redeem_fee_bps"], caps)
+    p.minter = admin.deploy(project.Minter, admin, p.husd, p.oracle, m["mint_fee_bps"], m["redeem_fee_bps"], caps)
     s = params["psm"]
     p.psm = admin.deploy(
-        project.PegStabilityModule, admin, p.husd, p.usdc, p.reserve, s["fee_in_bps"], s["fee_out_bps"], int(s["ceiling_usd"] * WAD)
+        project.PegStabilityModule, admin, p.husd, p.usdc, s["fee_in_bps"], s["fee_out_bps"], int(s["ceiling_usd"] * WAD)
     )
     h = params["hedge"]
     p.ledger = admin.deploy(project.HedgeLedger, admin, p.oracle, p.minter, h["max_drift_bps"], int(h["drift_buffer_usd"] * WAD))
@@ -254,6 +254,7 @@ def deploy_protocol(admin, params: dict | None = None, roles: dict[str, list] | 
     # Wiring.
     p.husd.grantRole(p.husd.MINTER_ROLE(), p.minter, **tx)
     p.husd.grantRole(p.husd.MINTER_ROLE(), p.psm, **tx)
+    p.shusd.grantRole(p.shusd.REWARDER_ROLE(), p.minter, **tx)  # Minter.distributeRewards feeds the vault
     for sym in params["tokens"]:
         p.minter.setCollateral(p.tokens[sym], True, **tx)
     for market, sym in h["markets"].items():

@@ -222,7 +222,7 @@ def create_psm(project, gov, husd, reserve, create_token):
 
     def create_psm(decimals=6, fee_in_bps=0, fee_out_bps=5, ceiling=10_000_000 * WAD):
         token = create_token("USDC", decimals)
-        psm = gov.deploy(project.PegStabilityModule, gov, husd, token, reserve, fee_in_bps, fee_out_bps, ceiling)
+        psm = gov.deploy(project.PegStabilityModule, gov, husd, token, fee_in_bps, fee_out_bps, ceiling)
         husd.grantRole(husd.MINTER_ROLE(), psm, sender=gov)
         return psm, token
 

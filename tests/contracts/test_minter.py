@@ -19,11 +19,14 @@ def test_mint__with_each_collateral__pays_oracle_value_less_fee(protocol, minter
     price = oracle.price(token)
     expected, fee = mint_quote(raw, price, int(token.decimals()), int(minter.mintFeeBps()))
 
+    supply_before = husd.totalSupply()
     tx = minter.mint(token, raw, expected, arb, sender=arb)
 
     assert husd.balanceOf(arb) == expected
-    assert husd.balanceOf(reserve) == fee
-    assert token.balanceOf(minter) == raw
+    assert husd.totalSupply() == supply_before + expected  # the fee is never minted as HUSD
+    assert husd.balanceOf(reserve) == 0
+    assert token.balanceOf(minter) == raw  # ... its worth stays in custody as surplus collateral
+    assert minter.mintedInBlock(tx.block_number) == expected  # the cap counts the HUSD issued
     event = tx.decode_logs(minter.Minted)[0]
     assert event.account == arb
     assert event.asset == token.address
@@ -40,7 +43,7 @@ def test_redeem__with_each_collateral__burns_husd_and_pays_collateral(protocol, 
     raw = fund(symbol, arb, MINT_AMOUNTS[symbol], spender=minter)
     minted = minter.mint(token, raw, 0, arb, sender=arb).decode_logs(minter.Minted)[0].husdOut
     husd.approve(minter, minted, sender=arb)
-    before_reserve = husd.balanceOf(reserve)
+    supply_before = husd.totalSupply()
     expected, fee = redeem_quote(minted, oracle.price(token), int(token.decimals()), int(minter.redeemFeeBps()))
 
     tx = minter.redeem(token, minted, expected, arb, sender=arb)
@@ -48,7 +51,9 @@ def test_redeem__with_each_collateral__burns_husd_and_pays_collateral(protocol, 
     assert token.balanceOf(arb) == expected
     assert expected <= raw  # a round trip never returns more than it took
     assert husd.balanceOf(arb) == 0
-    assert husd.balanceOf(reserve) == before_reserve + fee
+    assert husd.totalSupply() == supply_before - minted  # all of it burned, the fee included
+    assert husd.balanceOf(reserve) == 0
+    assert token.balanceOf(minter) == raw - expected  # the fee's worth stays in custody
     event = tx.decode_logs(minter.Redeemed)[0]
     assert (event.husdIn, event.amountOut, event.fee) == (minted, expected, fee)
     check_supply_accounting(husd)
@@ -119,15 +124,21 @@ def test_mint__over_block_cap_in_one_block__reverts_PerBlockCapExceeded(minter, 
         (minter.address, minter.mint.encode_input(usdc, half, 0, batcher)),
         (minter.address, minter.mint.encode_input(usdc, half + 1, 0, batcher)),
     ]
-    with ape.reverts(minter.PerBlockCapExceeded, requested=(half + 1) * 10**12, remaining=cap - half * 10**12):
+    fee = int(minter.mintFeeBps())
+    issued = lambda usdc_in: usdc_in * 10**12 - usdc_in * 10**12 * fee // 10_000  # noqa: E731 - HUSD issued, the cap's unit
+    second = half + 1 + half * fee // 2_000  # enough that the second mint's HUSD crosses the cap
+    calls[2] = (minter.address, minter.mint.encode_input(usdc, second, 0, batcher))
+    assert issued(half) + issued(second) > cap >= issued(half)
+    with ape.reverts(minter.PerBlockCapExceeded, requested=issued(second), remaining=cap - issued(half)):
         batcher.execute(calls, sender=gov)
     # The same two mints in two blocks go through.
     batcher.execute(calls[:2], sender=gov)
     batcher.execute(calls[1:2], sender=gov)
-    assert minter.mintedInBlock(ape.chain.blocks.head.number) == half * 10**12
+    assert minter.mintedInBlock(ape.chain.blocks.head.number) == issued(half)
 
 
-def test_mint__over_hour_cap_across_blocks__reverts_PerHourCapExceeded_until_next_hour(minter, usdc, fund, arb, chain):
+def test_mint__over_hour_cap_across_blocks__reverts_PerHourCapExceeded_until_next_hour(minter, usdc, fund, arb, chain, gov):
+    minter.setFees(0, minter.redeemFeeBps(), sender=gov)  # whole-dollar HUSD per chunk: the cap fills exactly
     per_block = minter.maxMintPerBlock()
     per_hour = minter.maxMintPerHour()
     # Start at the top of an hour so the whole sequence sits in one hour bucket.
@@ -216,3 +227,19 @@ def test_mint__reentering_through_collateral__reverts_ReentrancyGuardReentrantCa
     token.arm(minter, minter.mint.encode_input(token, 10**18, 0, token), sender=gov)
     with ape.reverts(minter.ReentrancyGuardReentrantCall):
         minter.mint(token, 10**18, 0, arb, sender=arb)
+
+
+def test_distribute_rewards__by_treasurer__mints_into_shusd_vesting(minter, husd, shusd, treasurer, chain):
+    """Staker rewards are minted against surplus and vest in sHUSD; they do not use the mint caps."""
+    supply, cap_used = husd.totalSupply(), minter.mintedInHour(chain.pending_timestamp // HOUR)
+    tx = minter.distributeRewards(shusd, 1_000 * 10**18, sender=treasurer)
+    assert husd.totalSupply() == supply + 1_000 * 10**18
+    assert husd.balanceOf(shusd) >= 1_000 * 10**18 and husd.balanceOf(minter) == 0
+    assert shusd.vestingAmount() == 1_000 * 10**18
+    assert minter.mintedInHour(tx.timestamp // HOUR) == cap_used
+    assert tx.decode_logs(minter.RewardsDistributed)[0].amount == 1_000 * 10**18
+
+
+def test_distribute_rewards__without_treasurer__reverts_AccessControlUnauthorizedAccount(minter, shusd, fish):
+    with ape.reverts(minter.AccessControlUnauthorizedAccount):
+        minter.distributeRewards(shusd, 10**18, sender=fish)

@@ -4,14 +4,16 @@ from .constants import WAD
 
 
 def mint_quote(amount_in: int, price_wad: int, decimals: int, fee_bps: int) -> tuple[int, int]:
-    """Reference for Minter.mint: (husd_out, fee), EVM floor division."""
+    """Reference for Minter.mint: (husd_out, fee), EVM floor division. Only husd_out is minted; the
+    fee's worth of collateral stays in custody."""
     gross = amount_in * price_wad // 10**decimals
     fee = gross * fee_bps // 10_000
     return gross - fee, fee
 
 
 def redeem_quote(husd_in: int, price_wad: int, decimals: int, fee_bps: int) -> tuple[int, int]:
-    """Reference for Minter.redeem: (amount_out, fee)."""
+    """Reference for Minter.redeem: (amount_out, fee). All of husd_in is burned; the fee's worth of
+    collateral stays in custody."""
     fee = husd_in * fee_bps // 10_000
     return (husd_in - fee) * 10**decimals // price_wad, fee
 
