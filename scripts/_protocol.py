@@ -210,25 +210,41 @@ class Protocol:
         }
 
 
-def deploy_protocol(admin, params: dict | None = None, roles: dict[str, list] | None = None, seed_pools: bool = True) -> Protocol:
-    """Deploy mocks (tokens, feeds), the protocol, Uniswap v3 and its pools; wire every role.
+def deploy_protocol(
+    admin, params: dict | None = None, roles: dict[str, list] | None = None, seed_pools: bool = True, existing: dict | None = None
+) -> Protocol:
+    """Deploy the protocol, its pools and (unless given) the tokens, feeds and Uniswap v3 factory; wire every role.
 
     `roles` maps a role to the accounts that get it: minter, redeemer, operator, keeper, guardian,
     rewarder, treasurer, funding_payer, coverer. Without it `admin` gets every role.
+
+    `existing` = {"tokens": {symbol: address}, "feeds": {symbol: address}, "factory": address} uses
+    tokens, USD feeds and a Uniswap v3 factory already on the chain (node A's base state on a fork, or
+    mainnet's USDC/WBTC/PAXG, Chainlink feeds and factory) instead of deploying mocks; any part left
+    out is deployed. Token decimals and feed decimals are then read from the chain.
     """
     params = merged_params(params)
+    existing = existing or {}
     roles = roles if roles is not None else {}
     everyone = [admin]
     get = lambda r: roles.get(r, everyone)  # noqa: E731
     tx = {"sender": admin}
     p = Protocol(params=params, admin=admin)
 
-    # Tokens and feeds (test doubles on a local chain).
+    # Tokens and feeds: the chain's own (existing), or test doubles on a local chain.
     for sym, dec in params["tokens"].items():
-        p.tokens[sym] = admin.deploy(project.MockERC20, f"Mock {sym}", sym, dec)
+        if sym in existing.get("tokens", {}):
+            p.tokens[sym] = project.MockERC20.at(existing["tokens"][sym])  # only its ERC-20 functions are used
+            params["tokens"][sym] = int(p.tokens[sym].decimals())
+        else:
+            p.tokens[sym] = admin.deploy(project.MockERC20, f"Mock {sym}", sym, dec)
     p.oracle = admin.deploy(project.OracleRouter, admin)
     for sym, f in params["feeds"].items():
-        agg = admin.deploy(project.MockAggregator, f["decimals"], f"{sym} / USD", p.feed_answer(sym, f["price_usd"]))
+        if sym in existing.get("feeds", {}):
+            agg = project.MockAggregator.at(existing["feeds"][sym])  # AggregatorV3Interface reads only
+            f["decimals"] = int(agg.decimals())
+        else:
+            agg = admin.deploy(project.MockAggregator, f["decimals"], f"{sym} / USD", p.feed_answer(sym, f["price_usd"]))
         p.feeds[sym] = agg
         p.oracle.setFeed(
             p.tokens[sym], agg, f["heartbeat_s"], f["max_deviation_bps"], int(f["min_usd"] * WAD), int(f["max_usd"] * WAD), **tx
@@ -266,10 +282,14 @@ def deploy_protocol(admin, params: dict | None = None, roles: dict[str, list] | 
     p.reserve.setPayoutLimit(p.usdc, p.units("USDC", params["reserve"]["max_payout_per_day_usdc"]), **tx)
 
     # Uniswap v3: the real factory, then pools.
-    p.factory = admin.deploy(ContractContainer(uniswap_contract_type("UniswapV3Factory")))
-    # The 0.01% tier is not in the v1.0.1 factory's constructor; Uniswap governance enabled it on
-    # mainnet with exactly this call (fee 100, tick spacing 1).
-    p.factory.enableFeeAmount(100, 1, **tx)
+    if existing.get("factory"):
+        p.factory = Contract(existing["factory"], contract_type=uniswap_contract_type("UniswapV3Factory"))
+    else:
+        p.factory = admin.deploy(ContractContainer(uniswap_contract_type("UniswapV3Factory")))
+    if int(p.factory.feeAmountTickSpacing(100)) == 0:
+        # The 0.01% tier is not in the v1.0.1 factory's constructor; Uniswap governance enabled it on
+        # mainnet with exactly this call (fee 100, tick spacing 1).
+        p.factory.enableFeeAmount(100, 1, **tx)
     p.router = admin.deploy(project.PoolRouter)
     husd_pool = create_pool(p, "HUSD/USDC", p.husd, p.usdc, 1.0)
     hyb_pool = create_pool(p, "HYB/USDC", p.hyb, p.usdc, y["price_usd"])

@@ -9,6 +9,10 @@ interface IMockToken {
     function burn(address from, uint256 amount) external;
 }
 
+interface ICustodian {
+    function moveCollateral(address asset, address to, uint256 amount) external;
+}
+
 interface IV3Pool {
     function token0() external view returns (address);
     function token1() external view returns (address);
@@ -73,6 +77,15 @@ contract ReplayStepper {
         uint256 bal = IERC20(token).balanceOf(holder);
         if (target > bal) IMockToken(token).mint(holder, target - bal);
         else if (bal > target) IMockToken(token).burn(holder, bal - target);
+    }
+
+    /// @notice `custodian`'s balance of `token` := `target` the way a treasury does it: the excess moves
+    /// out through the custodian's `moveCollateral` (this contract holds its TREASURER_ROLE), a shortfall
+    /// is paid in from this contract's inventory (funded by a whale on the fork). Works with real tokens.
+    function syncCustody(address token, address custodian, uint256 target) external onlyOwnerOrSelf {
+        uint256 bal = IERC20(token).balanceOf(custodian);
+        if (target > bal) IERC20(token).safeTransfer(custodian, target - bal);
+        else if (bal > target) ICustodian(custodian).moveCollateral(token, address(this), bal - target);
     }
 
     /// @notice Swap until the pool's price reaches `sqrtTargetX96` (or liquidity runs out), paying from here.

@@ -35,6 +35,11 @@ def cmd_replay(args) -> int:
         print(f"  {f:16s} max |chain - sim| {v['max_abs']:.6g} (rel {v['max_rel']:.3g}) at step {v['step']}")
     pm = s["pool_maths"]
     print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
+    bad = {f: v for f, v in s["rounding"].items() if not v["ok"]}
+    print("  rounding only: " + ("yes, every field at every step" if not bad else "NO: " + "; ".join(
+        f"{f} from step {v['first_step']} (chain {v['chain']:.9g} vs sim {v['sim']:.9g})" for f, v in bad.items())))
+    if s.get("rounding_clamps"):
+        print(f"  PSM amounts trimmed for base-unit rounding: {len(s['rounding_clamps'])}")
     print(f"  reverts: {s['revert_count']}")
     for r in s["reverts"][:10]:
         print(f"    step {r['step']}: {r['action']}: {r['reason']}")

@@ -6,9 +6,11 @@ is cheap: nothing from Ape or web3 is imported until a fixture is used.
 
 Fixtures (session scope unless said):
   tripod_node_a      anvil node A (chain id 7357) with the mainnet-like base state; stopped at the end
+  tripod_fork        one anvil fork of node A for the session; stopped at the end
   tripod_simulate    tripod_simulate("btc-crash") -> run directory (one run, every column), cached
-  tripod_replay      tripod_replay(run_dir, steps, check) -> (ReplayResult, check(result)) on a fresh
-                     fork of node A; `check` runs while the fork is up (assert chain state there)
+  tripod_replay      tripod_replay(run_dir, steps, check) -> (ReplayResult, check(result)) on the session's
+                     fork, between a chain.snapshot() and chain.restore() (each scenario starts from node
+                     A's base state); `check` runs while connected (assert chain state there)
   stress             function: stress(result) -> sim.chain.stress.Stress (readable verbs)
 
 A user test (tests/fork/test_stress.py runs this one):
@@ -47,6 +49,17 @@ def tripod_node_a():
 
 
 @pytest.fixture(scope="session")
+def tripod_fork(tripod_node_a):
+    from sim.chain.node import AnvilNode
+
+    node = AnvilNode(fork_url=tripod_node_a.uri).start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
 def tripod_simulate(tmp_path_factory):
     from sim.runner import resolve_scenario, run
 
@@ -63,7 +76,7 @@ def tripod_simulate(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tripod_replay(tripod_node_a):
+def tripod_replay(tripod_node_a, tripod_fork):
     from sim.chain.replay import replay
 
     def _replay(run_dir, steps=None, check=None, run=0, write=True):
@@ -73,7 +86,8 @@ def tripod_replay(tripod_node_a):
             if check is not None:
                 seen["value"] = check(result)
 
-        res = replay(run_dir, run=run, steps=steps, upstream=tripod_node_a.uri, keep_connected=keep, write=write)
+        res = replay(run_dir, run=run, steps=steps, fork=tripod_fork.uri, base=tripod_node_a.base_state,
+                     keep_connected=keep, write=write)
         return res, seen.get("value")
 
     return _replay

@@ -41,6 +41,7 @@ from sim.chain.node import ROOT, AnvilNode, NodeError
 
 FIELDS = ("supply", "pool_price", "reserve_fund", "backing", "hyb_price", "psm_usdc", "mint_cap_used", "redeem_cap_used")
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
+ROUNDING_CLAMP_WAD = 10**14  # a PSM amount is trimmed to fit the chain only when the excess is base-unit rounding ($1e-4)
 FORK = "fork"
 STEP_GAS_LIMIT = 25_000_000  # --network value: start node A, fork it, replay on the fork
 
@@ -79,7 +80,7 @@ def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None)
     need = {"run", "hour", "btc_usd", "xau_usd", "supply", "minted_husd", "burned_husd", "psm_usdc", "psm_minted",
             "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
             "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
-            "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd"}
+            "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd"}
     missing = sorted(need - set(df.columns))
     if missing:
         raise ReplayError(f"{traj}: missing columns {missing[:6]}{'...' if len(missing) > 6 else ''} "
@@ -97,11 +98,14 @@ def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None)
 
 
 @contextmanager
-def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, upstream: str | None = None):
+def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, upstream: str | None = None,
+              base: dict | None = None, fork: str | None = None):
     """Connect Ape to `network`; with `fork`, start node A and a fork of it, and stop both after.
-    `upstream`: the URI of a node A already running (its base state deployed): only the fork is started.
+    `upstream`: the URI of a node A already running (its base state deployed, `base` its addresses):
+    only the fork is started. `fork`: the URI of a fork of node A already running: nothing is started.
 
-    Yields a dict with `nodes` (the AnvilNodes started, possibly empty) and `network`.
+    Yields a dict with `nodes` (the AnvilNodes started, possibly empty), `network` and `base` (node A's
+    base-state addresses: tokens, feeds, factory, whale; None off the fork or when unknown).
     """
     _ape_env()
     from ape import networks
@@ -112,14 +116,16 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
     try:
         if network == FORK:
             log = Path(log_dir) if log_dir else None
-            if upstream is None:
-                node_a = AnvilNode(log_path=(log / "node-a.log") if log else None).start()
-                nodes.append(node_a)
-                deploy_base_state(node_a.uri)
-                upstream = node_a.uri
-            fork = AnvilNode(fork_url=upstream, log_path=(log / "fork.log") if log else None).start()
-            nodes.append(fork)
-            choice, settings = "ethereum:local:foundry", {"host": fork.uri}
+            if fork is None:
+                if upstream is None:
+                    node_a = AnvilNode(log_path=(log / "node-a.log") if log else None).start()
+                    nodes.append(node_a)
+                    base = deploy_base_state(node_a.uri)
+                    upstream = node_a.uri
+                fork_node = AnvilNode(fork_url=upstream, log_path=(log / "fork.log") if log else None).start()
+                nodes.append(fork_node)
+                fork = fork_node.uri
+            choice, settings = "ethereum:local:foundry", {"host": fork}
         else:
             choice, settings = network, {}
         active = networks.active_provider
@@ -131,7 +137,8 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
             except Exception as err:  # noqa: BLE001 - Ape raises several types for a bad choice
                 raise ReplayError(f"network {network!r}: {str(err).splitlines()[0]}") from None
         with ctx:
-            yield {"nodes": nodes, "network": network if network != FORK else f"fork of node A ({upstream})"}
+            where = network if network != FORK else f"fork of node A ({upstream or 'running fork ' + fork})"
+            yield {"nodes": nodes, "network": where, "base": base if network == FORK else None}
     finally:
         for n in reversed(nodes):
             n.stop()
@@ -150,10 +157,15 @@ def _ape_env() -> None:
         os.chdir(ROOT)
 
 
+# Node A's whale: an address nobody has the key of (like a mainnet holder); a fork impersonates it.
+WHALE = "0x00000000000000000000000000000000000fa11e"
+WHALE_HOLDINGS = {"USDC": 10**12, "TBILL": 10**12, "WBTC": 10**7, "PAXG": 10**8}  # whole tokens
+
+
 def deploy_base_state(uri: str) -> dict:
-    """Node A's "mainnet-like" base state: USDC, T-bill fund token, WBTC-, PAXG-like tokens, USD
-    feeds and the Uniswap v3 factory (0.01% tier enabled), deployed from the first test account
-    with the project's own contract types (scripts/_protocol.py). Returns their addresses."""
+    """Node A's "mainnet-like" base state: USDC, T-bill fund token, WBTC-, PAXG-like tokens (held by
+    `WHALE`), USD feeds and the Uniswap v3 factory (0.01% tier enabled), deployed from the first test
+    account with the project's own contract types (scripts/_protocol.py). Returns their addresses."""
     _ape_env()
     from ape import accounts, networks, project
     from ape.contracts import ContractContainer
@@ -162,9 +174,11 @@ def deploy_base_state(uri: str) -> dict:
 
     with networks.parse_network_choice("ethereum:local:foundry", provider_settings={"host": uri}):
         admin = accounts.test_accounts[0]
-        out = {"tokens": {}, "feeds": {}}
+        out = {"tokens": {}, "feeds": {}, "whale": WHALE}
         for sym, dec in DEFAULT_PARAMS["tokens"].items():
-            out["tokens"][sym] = admin.deploy(project.MockERC20, f"Mock {sym}", sym, dec).address
+            tok = admin.deploy(project.MockERC20, f"Mock {sym}", sym, dec)
+            tok.mint(WHALE, WHALE_HOLDINGS[sym] * 10**dec, sender=admin)  # the holder a fork impersonates
+            out["tokens"][sym] = tok.address
         for sym, f in DEFAULT_PARAMS["feeds"].items():
             agg = admin.deploy(project.MockAggregator, f["decimals"], f"{sym} / USD", U.feed_answer(f["price_usd"], f["decimals"]))
             out["feeds"][sym] = agg.address
@@ -186,7 +200,7 @@ class _Chain:
     reads the state back.
     """
 
-    def __init__(self, sc, row0, node: AnvilNode | None):
+    def __init__(self, sc, row0, node: AnvilNode | None, base: dict | None = None):
         from ape import accounts, chain, project
 
         from scripts._protocol import deploy_protocol, market_id
@@ -198,23 +212,36 @@ class _Chain:
         self.calls: list[tuple[str, str, bytes]] = []
         self.admin, self.arb = accounts.test_accounts[0], accounts.test_accounts[1]
         p = sc.protocol
-        self.fee_bps = dict(mint=int(round(p.fees.mint_fee_bps)), redeem=int(round(p.fees.redeem_fee_bps)))
+        self.fee_bps = dict(mint=int(round(p.fees.mint_fee_bps)), redeem=int(round(p.fees.redeem_fee_bps)),
+                            psm=int(round(p.psm.fee_bps)))
         huge = 10**15
+        vesting_s = int(round(float(p.revenue.distribution_interval_hours) * 3600))
         overrides = {
             "feeds": {"WBTC": {"price_usd": float(row0.btc_usd)}, "PAXG": {"price_usd": float(row0.xau_usd)},
                       "TBILL": {"price_usd": float(row0.tbill_nav)}},
-            "minter": {"mint_fee_bps": self.fee_bps["mint"], "redeem_fee_bps": self.fee_bps["redeem"],
+            # genesis mints the model's initial supply at par (fees 0, caps lifted); the scenario's fees
+            # and caps are set right after it
+            "minter": {"mint_fee_bps": 0, "redeem_fee_bps": 0,
                        "max_mint_per_block_usd": huge, "max_mint_per_hour_usd": huge,
                        "max_redeem_per_block_usd": huge, "max_redeem_per_hour_usd": huge},
-            "psm": {"fee_in_bps": int(round(p.psm.fee_bps)), "fee_out_bps": int(round(p.psm.fee_bps)),
-                    "ceiling_usd": float(p.psm.ceiling_usd)},
+            "psm": {"fee_in_bps": 0, "fee_out_bps": 0, "ceiling_usd": float(p.psm.ceiling_usd)},
+            # staker rewards every distribution interval: the previous batch must have vested by then
+            "staking": {"vesting_period_s": vesting_s},
             "reserve": {"max_payout_per_day_usdc": float(p.reserve.max_draw_usd_per_hour) * 24},
             "pools": {"HUSD/USDC": {"fee": int(round(sc.pool.fee_fraction * 1e6))}},
             "hyb": {"price_usd": float(sc.pool.hyb_price_start)},
             # the chain's hedge bound must not be the binding constraint of a replay that mirrors the model
             "hedge": {"max_drift_bps": 10_000, "drift_buffer_usd": 1e12},
         }
-        self.p = P = deploy_protocol(self.admin, overrides, roles={"minter": [self.arb], "redeemer": [self.arb]}, seed_pools=False)
+        existing = None
+        if base:  # node A's tokens, feeds and factory; its feeds open at the run's first prices
+            existing = {k: base[k] for k in ("tokens", "feeds", "factory")}
+            for sym, px in (("WBTC", row0.btc_usd), ("PAXG", row0.xau_usd), ("TBILL", row0.tbill_nav), ("USDC", 1.0)):
+                feed = project.MockAggregator.at(base["feeds"][sym])
+                feed.setAnswer(U.feed_answer(float(px), int(feed.decimals())), sender=self.admin)
+        self.p = P = deploy_protocol(self.admin, overrides, roles={"minter": [self.arb], "redeemer": [self.arb]},
+                                     seed_pools=False, existing=existing)
+        self.base = base
         self.market = {"WBTC": market_id("BTC-PERP"), "PAXG": market_id("XAU-PERP")}
         self.pool_info = P.pools["HUSD/USDC"]
         self.pool = self.pool_info.pool
@@ -228,17 +255,20 @@ class _Chain:
         # The stepper: the replay's arbitrageur, hedge operator, LP and funding payer.
         admin = {"sender": self.admin}
         self.stepper = S = self.admin.deploy(project.ReplayStepper)
-        for c, role in ((P.minter, "MINTER_ROLE"), (P.minter, "REDEEMER_ROLE"), (P.ledger, "OPERATOR_ROLE"),
-                        (P.reserve, "FUNDING_PAYER_ROLE")):
+        for c, role in ((P.minter, "MINTER_ROLE"), (P.minter, "REDEEMER_ROLE"), (P.minter, "TREASURER_ROLE"),
+                        (P.ledger, "OPERATOR_ROLE"), (P.reserve, "FUNDING_PAYER_ROLE")):
             c.grantRole(getattr(c, role)(), S, **admin)
         for tok in (P.husd, P.usdc):
             for spender in (P.minter, P.psm, P.router, P.reserve):
                 S.approve(tok, spender, **admin)
 
+        # The stepper's inventory: half of node A's whale's holdings (impersonated, as on a mainnet fork),
+        # or a mock faucet when the tokens are the protocol's own mocks (no base state).
+        self.fund_stepper(accounts)
+
         # Genesis: the PSM leg through the PSM, the rest minted with USDC (caps lifted), all held by the stepper.
         psm_usdc0 = U.to_units(float(row0.psm_usdc), 6)
         rest = float(row0.supply) - float(row0.psm_minted)
-        self.add("usdc faucet", P.usdc, "mint", S, psm_usdc0 + U.to_units(max(rest, 0.0), 6) + 10**15)
         if psm_usdc0:
             self.add("psm swapIn", P.psm, "swapIn", psm_usdc0, S)
         if rest > 0:
@@ -256,10 +286,26 @@ class _Chain:
             raise ReplayError(f"genesis failed on chain: {self.reverts}")
         m, r = self.caps
         P.minter.setCaps(U.usd_wad(m), U.usd_wad(m), U.usd_wad(r), U.usd_wad(r), **admin)
+        P.minter.setFees(self.fee_bps["mint"], self.fee_bps["redeem"], **admin)
+        P.psm.setFees(self.fee_bps["psm"], self.fee_bps["psm"], **admin)
+        self.psm_ceiling = int(P.psm.ceiling())
+        self.psm_state = (int(P.usdc.balanceOf(P.psm)), int(P.psm.debt()))  # refreshed by every read
+        self.clamps: list[dict] = []
         self.move_pool(float(row0.pool_sqrt_price))
         self.flush()
 
     # -- helpers
+
+    def fund_stepper(self, accounts):
+        P, S = self.p, self.stepper
+        if self.base and self.base.get("whale"):
+            whale = accounts[self.base["whale"]]  # impersonated (anvil_impersonateAccount): nobody has its key
+            whale.balance = 10**21  # set_balance: gas money for an account that never held ETH here
+            for sym, tok in P.tokens.items():
+                tok.transfer(S, int(tok.balanceOf(whale)) // 2, sender=whale)
+        else:
+            for sym, tok in P.tokens.items():
+                self.add(f"{sym} faucet", tok, "mint", S, WHALE_HOLDINGS[sym] // 2 * 10 ** int(P.params["tokens"][sym]))
 
     def _positions(self, sc):
         """(tick_lower, tick_upper, L_raw at depth 1, sim ticks) per range: the sim's L on the pool's ticks."""
@@ -338,8 +384,8 @@ class _Chain:
 
     def advance(self, ts: int):
         try:
-            self.chain.provider.make_request("evm_setNextBlockTimestamp", [int(ts)])
-        except Exception as err:  # noqa: BLE001 - not anvil: mine an empty block at ts instead
+            self.chain.pending_timestamp = int(ts)  # Ape's set_timestamp (anvil: evm_setNextBlockTimestamp)
+        except Exception as err:  # noqa: BLE001 - a provider without it: mine an empty block at ts instead
             self._check_node(err)
             self.chain.mine(1, timestamp=ts)
 
@@ -358,29 +404,76 @@ class _Chain:
                      U.usd_wad(max(float(margin), 0.0)), 0, b"replay".ljust(32, b"\0"))
 
     def sync_custody(self, row):
-        """Minter custody := the model's sleeves (mock mint/burn; the model's treasury ops are not txs yet)."""
+        """Minter custody := the model's sleeves, as treasury transfers: excess out by `moveCollateral`
+        (TREASURER_ROLE), shortfall in from the stepper's inventory (the model's treasury ops -- hedge
+        rebalancing, T-bill redemptions -- are netted into one transfer per asset and step)."""
         P = self.p
-        targets = {"USDC": float(row.buffer_usd) + float(row.tbill_pending_usd), "TBILL": float(row.tbill_units),
+        targets = {"USDC": self._custody_usdc(row), "TBILL": float(row.tbill_units),
                    "WBTC": float(row.btc_units), "PAXG": float(row.xau_units)}
         for sym, amount in targets.items():
             want = U.to_units(max(amount, 0.0), int(P.params["tokens"][sym]))
-            self.add(f"custody {sym}", self.stepper, "setBalance", P.tokens[sym], P.minter, want)
+            self.add(f"custody {sym}", self.stepper, "syncCustody", P.tokens[sym], P.minter, want)
 
     def supply_flows(self, prev, row):
-        """The step's supply deltas: the PSM leg through the PSM, the rest through the Minter (USDC)."""
+        """The step's supply deltas, each through the contract the model used.
+
+        PSM: the model moves `psm_usdc` only through the PSM (swapIn: +USDC in, the HUSD minted is that
+        less the fee; swapOut: -USDC paid, the HUSD burned is that over (1 - fee)). Staker rewards
+        (`staker_rewards_usd`) go through `Minter.distributeRewards` into sHUSD's vesting. The rest of
+        the HUSD minted and burned goes through the Minter with USDC (the chain issues, resp. burns,
+        the model's HUSD: the USDC in is that over (1 - fee)).
+        """
         P, S = self.p, self.stepper
-        d_psm = float(row.psm_minted) - float(prev.psm_minted)
-        d_psm_usdc = float(row.psm_usdc) - float(prev.psm_usdc)
-        mint = float(row.minted_husd) - float(prev.minted_husd) - max(d_psm, 0.0)
-        burn = float(row.burned_husd) - float(prev.burned_husd) - max(-d_psm, 0.0)
-        if d_psm > DUST_USD and d_psm_usdc > DUST_USD:
-            self.add("psm swapIn", P.psm, "swapIn", U.to_units(d_psm_usdc, 6), S)
-        elif d_psm < -DUST_USD:
-            self.add("psm swapOut", P.psm, "swapOut", U.to_units(-d_psm, 18), S)
+        fl = step_flows(prev, row, self.fee_bps)
+        mint, burn, rewards = fl["minter_mint_husd"], fl["minter_burn_husd"], fl["rewards_husd"]
+        f_mint = self.fee_bps["mint"] / 1e4
+        if fl["psm_in_usdc"]:
+            self.add("psm swapIn", P.psm, "swapIn", self._psm_in_units(fl["psm_in_usdc"]), S)
+        elif fl["psm_out_husd"]:
+            self.add("psm swapOut", P.psm, "swapOut", self._psm_out_units(fl["psm_out_husd"]), S)
         if mint > DUST_USD:
-            self.add("minter mint", P.minter, "mint", P.usdc, U.to_units(mint, 6), 0, S)
+            self.add("minter mint", P.minter, "mint", P.usdc, U.to_units(mint / (1 - f_mint), 6), 0, S)
         if burn > DUST_USD:
+            # the model pays redemptions from buffer, T-bills or unwinds: custody must hold the USDC for it
+            # (the end-of-step custody sync then sets the model's balances)
+            want = U.to_units(self._custody_usdc(row) + burn, 6)
+            self.add("custody USDC (redemption payout)", S, "syncCustody", P.usdc, P.minter, want)
             self.add("minter redeem", P.minter, "redeem", P.usdc, U.to_units(burn, 18), 0, S)
+        if rewards:
+            self.add("staker rewards", P.minter, "distributeRewards", P.shusd, U.to_units(rewards, 18))
+
+    def _psm_in_units(self, usdc: float) -> int:
+        """USDC units for a swapIn; trimmed (and recorded) only if base-unit rounding alone would cross the ceiling."""
+        units = U.to_units(usdc, 6)
+        fee = self.fee_bps["psm"]
+        out = lambda u: u * 10**12 - u * 10**12 * fee // 10_000  # noqa: E731 - HUSD minted, as the PSM computes it
+        room = max(self.psm_ceiling - self.psm_state[1], 0)
+        if out(units) > room and out(units) - room <= ROUNDING_CLAMP_WAD:
+            trimmed = units
+            while trimmed > 0 and out(trimmed) > room:
+                trimmed -= 1
+            self.clamps.append({"step": self.step, "action": "psm swapIn", "usdc_units_trimmed": units - trimmed})
+            units = trimmed
+        return units
+
+    def _psm_out_units(self, husd: float) -> int:
+        """HUSD wei for a swapOut; trimmed (and recorded) only if base-unit rounding alone would overdraw the PSM's USDC."""
+        wei = U.to_units(husd, 18)
+        fee = self.fee_bps["psm"]
+        out = lambda w: (w - w * fee // 10_000) // 10**12  # noqa: E731 - USDC paid, as the PSM computes it
+        usdc = self.psm_state[0]
+        excess = out(wei) - usdc
+        if excess > 0 and excess * 10**12 <= ROUNDING_CLAMP_WAD:
+            trimmed = wei - (excess * 10**12 * 10_000 // max(10_000 - fee, 1)) - 10**12
+            while trimmed > 0 and out(trimmed) > usdc:
+                trimmed -= 10**12
+            self.clamps.append({"step": self.step, "action": "psm swapOut", "husd_wei_trimmed": wei - trimmed})
+            wei = trimmed
+        return wei
+
+    @staticmethod
+    def _custody_usdc(row) -> float:
+        return max(float(row.buffer_usd) + float(row.tbill_pending_usd), 0.0)
 
     def reserve_flow(self, prev, row):
         P = self.p
@@ -428,11 +521,12 @@ class _Chain:
         P = self.p
         reads = [("supply", P.husd, "totalSupply", ()), ("pool", self.pool, "slot0", ()),
                  ("hyb_pool", self.hyb_info.pool, "slot0", ()), ("reserve_fund", P.usdc, "balanceOf", (P.reserve,)),
-                 ("backing", P.ledger, "totalBacking", ()), ("psm_usdc", P.usdc, "balanceOf", (P.psm,)),
+                 ("backing", P.ledger, "totalBacking", ()), ("psm_usdc", P.usdc, "balanceOf", (P.psm,)), ("psm_debt", P.psm, "debt", ()),
                  ("mint_cap_used", P.minter, "mintedInHour", (hour,)), ("redeem_cap_used", P.minter, "redeemedInHour", (hour,))]
         data = [bytes(getattr(c, m).encode_input(*a)) for _n, c, m, a in reads]
         words, ok = self.stepper.readWords([c.address for _n, c, _m, _a in reads], data)
         w = {n: (int(v) if good else None) for (n, *_), v, good in zip(reads, words, ok)}
+        self.psm_state = (w["psm_usdc"], w["psm_debt"])
         if w["backing"] is None:
             self.reverts.append({"step": self.step, "action": "read totalBacking", "reason": "reverted (oracle?)"})
         s = U.sim_sqrt_from_x96(w["pool"], self.husd0)
@@ -450,6 +544,29 @@ class _Chain:
             "mint_cap_used": f18("mint_cap_used"),
             "redeem_cap_used": f18("redeem_cap_used"),
         }
+
+
+def step_flows(prev, row, fee_bps: dict) -> dict:
+    """Attribute one step's HUSD minted and burned to the contract the model used (pure arithmetic).
+
+    The model moves `psm_usdc` only through the PSM: swapIn adds the USDC paid (the HUSD minted is that
+    less the PSM fee), swapOut removes the USDC paid out (the HUSD burned is that over 1 - fee). Staker
+    rewards are `staker_rewards_usd`'s increase. What is left of `minted_husd` / `burned_husd` went
+    through the Minter (arbitrage, deposits, institutional redemptions).
+    """
+    f_psm = fee_bps["psm"] / 1e4
+    d_psm_usdc = float(row.psm_usdc) - float(prev.psm_usdc)
+    psm_in_usdc = d_psm_usdc if d_psm_usdc > DUST_USD else 0.0
+    psm_out_husd = -d_psm_usdc / (1 - f_psm) if d_psm_usdc < -DUST_USD else 0.0
+    rewards = float(row.staker_rewards_usd) - float(prev.staker_rewards_usd)
+    rewards = rewards if rewards > DUST_USD else 0.0
+    return {
+        "psm_in_usdc": psm_in_usdc,
+        "psm_out_husd": psm_out_husd,
+        "rewards_husd": rewards,
+        "minter_mint_husd": float(row.minted_husd) - float(prev.minted_husd) - psm_in_usdc * (1 - f_psm) - rewards,
+        "minter_burn_husd": float(row.burned_husd) - float(prev.burned_husd) - psm_out_husd,
+    }
 
 
 def _error_selectors(project) -> dict[str, str]:
@@ -487,44 +604,61 @@ def _sim_fields(row) -> dict:
 
 
 def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps: int | None = None,
-           write: bool = True, progress=None, keep_connected=None, upstream: str | None = None) -> ReplayResult:
+           write: bool = True, progress=None, keep_connected=None, upstream: str | None = None,
+           base: dict | None = None, fork: str | None = None) -> ReplayResult:
     """Replay run `run` of `run_dir` on `network` (`fork`: node A + a fork of it, started and stopped
     here; or an Ape network choice such as `ethereum:local:foundry`). Writes chain_replay.parquet and
     chain_replay.json into `run_dir` (atomically) unless `write=False`.
+
+    On the fork the protocol is deployed over node A's base state (its tokens, feeds and factory; the
+    stepper is funded by impersonating node A's whale). `upstream`/`base`: a node A already running and
+    its base-state addresses (only the fork is started). `fork`: a fork of node A already running
+    (nothing is started): the replay runs between `chain.snapshot()` and `chain.restore()`, so one fork
+    serves many scenarios.
 
     `keep_connected(result)` is called while still connected, with `result.chain` holding the
     deployed contracts (the stress tests assert on chain state there).
     """
     run_dir = Path(run_dir).resolve()
     sc, d = load_run(run_dir, run, steps)
+    if fork is not None and base is None:
+        raise ReplayError("replay on a running fork needs node A's base-state addresses (base=...)")
     t0 = time.perf_counter()
-    with connected(network, upstream=upstream) as conn:
+    with connected(network, upstream=upstream, base=base, fork=fork) as conn:
+        from ape import chain
+
         node = conn["nodes"][-1] if conn["nodes"] else None
+        snap = chain.snapshot() if fork is not None else None
         try:
-            result = _replay_connected(sc, d, node, progress)
-        except ReplayNodeError:
-            raise
-        except Exception as err:  # noqa: BLE001
-            if node is not None and not node.alive():
-                raise ReplayNodeError(f"{node.uri} stopped answering") from err
-            raise
-        result.summary.update(network=conn["network"], run=run, run_dir=str(run_dir), scenario=sc.name)
-        if keep_connected is not None:
-            keep_connected(result)
+            try:
+                result = _replay_connected(sc, d, node, progress, conn["base"])
+            except ReplayNodeError:
+                raise
+            except Exception as err:  # noqa: BLE001
+                if node is not None and not node.alive():
+                    raise ReplayNodeError(f"{node.uri} stopped answering") from err
+                raise
+            result.summary.update(network=conn["network"], run=run, run_dir=str(run_dir), scenario=sc.name,
+                                  base_state=bool(conn["base"]))
+            if keep_connected is not None:
+                keep_connected(result)
+        finally:
+            if snap is not None:
+                chain.restore(snap)  # the shared fork is back to node A's base state for the next scenario
     result.summary["wall_seconds"] = round(time.perf_counter() - t0, 3)
     if write:
         write_results(run_dir, result)
     return result
 
 
-def _replay_connected(sc, d, node, progress) -> ReplayResult:
+def _replay_connected(sc, d, node, progress, base=None) -> ReplayResult:
     import pandas as pd
 
     from ape import chain
 
     t_setup = time.perf_counter()
     rows = list(d.itertuples(index=False))
-    c = _Chain(sc, rows[0], node)
+    c = _Chain(sc, rows[0], node, base)
     head = int(chain.pending_timestamp)
     t0 = (head // 3600 + 2) * 3600  # hour-aligned start, in the future of the node's clock
     step_s = 3600 * float(sc.step_hours)
@@ -567,15 +701,63 @@ def _replay_connected(sc, d, node, progress) -> ReplayResult:
         "gas_used": int(c.gas),
         "divergence": divergence(frame),
         "pool_maths": pool_maths_divergence(frame),
+        "rounding": rounding_check(frame),
         "reverts": c.reverts,
         "revert_count": len(c.reverts),
+        "rounding_clamps": c.clamps,
         "husd_is_token0": c.husd0,
         "notes": [
-            "custody balances are synced to the model's sleeves by mock mint/burn (treasury ops are not txs yet)",
+            "custody balances are synced to the model's sleeves by treasury transfers (moveCollateral out, inventory in), netted per step",
             "HYB backstop sales, revenue distribution, guardian actions are not replayed yet (hyb_price, caps compared as is)",
         ],
     }
     return ReplayResult(frame=frame, summary=summary, reverts=c.reverts, chain={"protocol": c.p, "replay": c})
+
+
+# What "rounding only" means per field: |chain - sim| <= abs_per_step x (step + 1) + rel x |sim|.
+# Base units are floored once per call (USDC 1e-6, so a few 1e-6 per step, accumulating in supply, reserve
+# and PSM USDC); feeds answer with 8 decimals (a relative 5e-9 on each sleeve's price, hence backing);
+# the pool price goes through sqrtPriceX96 (exact to ~1e-15 relative).
+ROUNDING_TOLERANCE = {
+    "supply": (1e-5, 1e-12),
+    "pool_price": (0.0, 1e-12),
+    "reserve_fund": (1e-5, 1e-12),
+    "backing": (1e-2, 1e-8),
+    "psm_usdc": (1e-5, 1e-12),
+    "mint_cap_used": (1e-5, 1e-12),
+    "redeem_cap_used": (1e-5, 1e-12),
+    "hyb_price": (0.0, 1e-9),
+}
+
+
+def rounding_check(frame, fields=None) -> dict:
+    """Per field: whether every step is within rounding (ROUNDING_TOLERANCE), and the first step that
+    is not, with the sim and chain values there. Steps where the chain read failed (NaN) count as beyond."""
+    out = {}
+    steps = frame["step"].to_numpy(float)
+    for f in fields or ROUNDING_TOLERANCE:
+        abs_step, rel = ROUNDING_TOLERANCE[f]
+        s, ch = frame[f"sim_{f}"].to_numpy(float), frame[f"chain_{f}"].to_numpy(float)
+        tol = abs_step * (steps + 1) + rel * np.abs(s)
+        bad = ~(np.abs(ch - s) <= tol)
+        if bad.any():
+            i = int(np.argmax(bad))
+            out[f] = {"ok": False, "first_step": int(steps[i]), "sim": float(s[i]), "chain": float(ch[i]),
+                      "tolerance": float(tol[i]), "steps_beyond": int(bad.sum())}
+        else:
+            out[f] = {"ok": True}
+    return out
+
+
+def assert_rounding_only(result_or_frame, fields=None) -> None:
+    """Raise AssertionError naming the first step and field whose sim-vs-chain gap is beyond rounding."""
+    frame = getattr(result_or_frame, "frame", result_or_frame)
+    bad = {f: v for f, v in rounding_check(frame, fields).items() if not v["ok"]}
+    if bad:
+        lines = [f"{f}: step {v['first_step']}: chain {v['chain']!r} vs sim {v['sim']!r} "
+                 f"(|gap| {abs(v['chain'] - v['sim']):.6g} > rounding {v['tolerance']:.3g}; {v['steps_beyond']} steps beyond)"
+                 for f, v in sorted(bad.items(), key=lambda kv: kv[1]["first_step"])]
+        raise AssertionError("sim vs chain beyond rounding:\n  " + "\n  ".join(lines))
 
 
 def divergence(frame) -> dict:

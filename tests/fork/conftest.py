@@ -1,6 +1,7 @@
 """Fork stress suite: node A is started here (anvil, chain id 7357, base state deployed) for the
-session and stopped at the end, even when a test fails; each scenario replays a simulated run on a
-fresh fork of node A (`sim.chain.replay`), which starts and stops the fork node itself.
+session and stopped at the end, even when a test fails, and so is one fork of it; each scenario
+replays a simulated run on that fork between a snapshot and a restore (`sim.chain.replay`), so every
+scenario starts from node A's base state. The killed-node test starts (and kills) a fork of its own.
 
 `ape test tests/fork -q -p no:cacheprovider` (scripts/test.sh). Every test is marked `fork`.
 """
@@ -26,7 +27,7 @@ def pytest_collection_modifyitems(items):
 
 
 # The project's suite is written with the stress kit users get (sim/chain/pytest_plugin.py).
-from sim.chain.pytest_plugin import stress, tripod_node_a, tripod_replay, tripod_simulate  # noqa: E402,F401
+from sim.chain.pytest_plugin import stress, tripod_fork, tripod_node_a, tripod_replay, tripod_simulate  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +43,3 @@ def simulate(tripod_simulate):
 @pytest.fixture(scope="session")
 def replay_on_fork(tripod_replay):
     return tripod_replay
-
-
-def assert_within(summary: dict, field: str, max_rel: float, max_abs: float | None = None):
-    """Fail naming the field and the step where chain and model drift apart beyond rounding."""
-    d = summary["divergence"][field]
-    ok = d["max_rel"] <= max_rel or (max_abs is not None and d["max_abs"] <= max_abs)
-    assert ok, (f"{field}: chain vs sim diverges by {d['max_abs']:.6g} (rel {d['max_rel']:.3g}) at step {d['step']}, "
-                f"beyond rounding (rel {max_rel:g})")

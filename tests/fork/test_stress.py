@@ -1,16 +1,14 @@
 """Named stress scenarios replayed as transactions on a fork of node A, with assertions on chain state.
 
-Known, explained gaps (chain_replay.json shows them; the assertions below allow them):
-- fees: the Minter and the PSM pay their fee in HUSD to the fee recipient (it stays in supply),
-  where the model burns the whole amount redeemed, so chain supply runs above the model's by the fees;
-- the PSM ceiling counts gross debt (fee included) on chain, so the model can swap in past it
-  (recorded as a `CeilingExceeded` revert);
-- HYB backstop sales, revenue distribution and guardian actions are not replayed yet.
+Every replay is held to rounding: supply, pool price, reserve fund, backing, PSM USDC and the caps
+used agree with the model to base-unit / feed-decimal rounding at every step
+(`sim.chain.replay.assert_rounding_only`, which names the first step and field beyond it), and the
+chain refuses nothing the model did not refuse (no revert in a replay).
 """
 import pandas as pd
 import pytest
 
-from conftest import assert_within
+from sim.chain.replay import assert_rounding_only
 from sim.chain.units import feed_answer
 
 pytestmark = pytest.mark.fork
@@ -31,14 +29,11 @@ def test_btc_crash_replay_tracks_the_model(simulate, replay_on_fork):
 
     res, chain = replay_on_fork(run_dir, steps=66, check=check)
     s, f = res.summary, res.frame
-    # rounding only: pool price (swap bounded by the sim's sqrt price), reserve fund (integer USDC)
-    assert_within(s, "pool_price", 1e-12)
-    assert_within(s, "reserve_fund", 1e-9, max_abs=1e-3)
-    assert_within(s, "hyb_price", 1e-12)
+    # rounding only, every field at every step: supply, pool price, reserve, backing, PSM USDC, caps used
+    assert_rounding_only(res)
+    assert s["reverts"] == [], s["reverts"]  # the model refused nothing here, nor may the chain
     # the real pool's swap amounts equal the simulator's pool maths on the same curve
     assert s["pool_maths"]["husd"]["max_rel"] < 1e-8 and s["pool_maths"]["usdc"]["max_rel"] < 1e-8
-    # fees stay in supply on chain (documented above): a small, bounded gap
-    assert_within(s, "supply", 0.02)
     # the crash happened on chain: the oracle carries the model's last BTC price
     last = f.iloc[-1]
     traj = pd.read_parquet(run_dir / "trajectories.parquet")
@@ -104,12 +99,11 @@ def test_bank_run_with_tbill_freeze(simulate, replay_on_fork):
 
     res, chain = replay_on_fork(run_dir, steps=60, check=check)
     s, f = res.summary, res.frame
-    assert_within(s, "pool_price", 1e-12)
-    assert_within(s, "reserve_fund", 1e-9, max_abs=1e-3)
+    assert_rounding_only(res)
+    assert s["reverts"] == [], s["reverts"]
     assert s["pool_maths"]["husd"]["max_rel"] < 1e-8
     # the run happened: supply fell on chain as in the model
     assert f["chain_supply"].iloc[-1] < f["chain_supply"].iloc[47]
-    assert_within(s, "supply", 0.02)
     # caps hold: the chain never let more than the hourly cap out through the Minter
     assert (f["chain_redeem_cap_used"] <= chain["cap"] / 1e18 * (1 + 1e-12)).all()
     # honest redemptions within the cap never reverted
@@ -132,14 +126,15 @@ def test_killed_node_gives_a_clear_error_and_no_result_file(simulate, node_a, tm
     for old in run_dir.glob("chain_replay*"):  # results of earlier tests on the same simulated run
         old.unlink()
 
+    before = set(nodes._LIVE)  # the session's node A and fork live on
+
     def kill_fork(k, n):
         if k == 3:
-            for nd in list(nodes._LIVE):
-                if nd.fork_url == node_a.uri:  # only the fork this replay started
-                    nd.stop()
+            for nd in list(nodes._LIVE - before):  # only the fork this replay started
+                nd.stop()
 
     with pytest.raises(ReplayNodeError, match="stopped answering"):
-        replay(run_dir, steps=10, upstream=node_a.uri, progress=kill_fork)
+        replay(run_dir, steps=10, upstream=node_a.uri, base=node_a.base_state, progress=kill_fork)
     assert not list(run_dir.glob("chain_replay*"))
     assert node_a.alive()
 
