@@ -76,8 +76,9 @@ def register(sub) -> None:
     r = sub.add_parser("replay", help="replay a simulated run as transactions on a local fork and compare with the model")
     r.add_argument("target", help="run directory written by `tripod run ... --all-columns`, or a scenario (file or shipped name)")
     r.add_argument("--network", default="fork",
-                   help="fork (default: start anvil node A, fork it, stop both after) or an Ape network choice, "
-                        "e.g. ethereum:local:foundry")
+                   help="fork (default: start anvil node A, fork it with `anvil --fork-url`, stop both after), "
+                        "ethereum:tripod-node-a-fork:foundry (node A forked by Ape's own foundry fork provider), "
+                        "or another Ape network choice, e.g. ethereum:local:foundry")
     r.add_argument("--run", type=int, default=0, help="which run of the trajectory to replay (default 0)")
     r.add_argument("--steps", type=int, help="replay only the first N steps (default: the whole horizon)")
     r.add_argument("--out", help="with a scenario: where to write the simulated run (default out/<name>-replay)")

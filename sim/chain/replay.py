@@ -43,6 +43,9 @@ FIELDS = ("supply", "pool_price", "reserve_fund", "backing", "hyb_price", "psm_u
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
 ROUNDING_CLAMP_WAD = 10**14  # a PSM amount is trimmed to fit the chain only when the excess is base-unit rounding ($1e-4)
 FORK = "fork"
+# Ape's own fork provider over node A: the custom network `tripod-node-a` (ape-config.yaml) forked by
+# ape-foundry, its upstream given per connection (node A runs on a free port).
+APE_FORK = "ethereum:tripod-node-a-fork:foundry"
 STEP_GAS_LIMIT = 25_000_000  # --network value: start node A, fork it, replay on the fork
 
 
@@ -114,7 +117,16 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
     logger.set_level("WARNING")
     nodes: list[AnvilNode] = []
     try:
-        if network == FORK:
+        if network == APE_FORK:
+            if upstream is None:
+                node_a = AnvilNode(log_path=(Path(log_dir) / "node-a.log") if log_dir else None).start()
+                nodes.append(node_a)
+                base = deploy_base_state(node_a.uri)
+                upstream = node_a.uri
+            # ape-foundry starts (and stops) the fork itself: `anvil --fork-url <node A>` on a free port
+            choice = APE_FORK
+            settings = {"host": "auto", "fork": {"ethereum": {"tripod-node-a": {"upstream_provider": upstream}}}}
+        elif network == FORK:
             log = Path(log_dir) if log_dir else None
             if fork is None:
                 if upstream is None:
@@ -129,7 +141,7 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
         else:
             choice, settings = network, {}
         active = networks.active_provider
-        if active is not None and active.is_connected and network != FORK and _choice(active) == choice:
+        if active is not None and active.is_connected and network not in (FORK, APE_FORK) and _choice(active) == choice:
             ctx = nullcontext(active)
         else:
             try:
@@ -137,8 +149,10 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
             except Exception as err:  # noqa: BLE001 - Ape raises several types for a bad choice
                 raise ReplayError(f"network {network!r}: {str(err).splitlines()[0]}") from None
         with ctx:
-            where = network if network != FORK else f"fork of node A ({upstream or 'running fork ' + fork})"
-            yield {"nodes": nodes, "network": where, "base": base if network == FORK else None}
+            on_fork = network in (FORK, APE_FORK)
+            where = (f"{network} over node A ({upstream})" if network == APE_FORK
+                     else f"fork of node A ({upstream or 'running fork ' + fork})" if network == FORK else network)
+            yield {"nodes": nodes, "network": where, "base": base if on_fork else None}
     finally:
         for n in reversed(nodes):
             n.stop()

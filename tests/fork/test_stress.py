@@ -48,6 +48,18 @@ def test_btc_crash_replay_tracks_the_model(simulate, replay_on_fork):
     assert last["step"] == 66 and s["gas_used"] > 0
 
 
+def test_ape_fork_provider_path_replays_to_rounding(simulate, node_a):
+    """The issue's path: Ape's own fork provider (custom network `tripod-node-a` in ape-config.yaml,
+    ape-foundry forking node A, upstream given per connection) runs the same replay to rounding."""
+    from sim.chain.replay import APE_FORK, replay
+
+    res = replay(simulate("btc-crash"), steps=6, network=APE_FORK, upstream=node_a.uri, base=node_a.base_state,
+                 write=False)
+    assert res.summary["network"].startswith(APE_FORK) and res.summary["base_state"] is True
+    assert_rounding_only(res)
+    assert res.summary["reverts"] == []
+
+
 def test_stale_and_deviating_oracle_pauses_mint(simulate, replay_on_fork):
     """A BTC feed that stops updating (or jumps past its band) must pause minting; redemptions go on."""
     run_dir = simulate("btc-crash")
