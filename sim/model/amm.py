@@ -31,6 +31,8 @@ from typing import Iterable
 
 import numpy as np
 
+from sim.model import amm_kernels
+
 DECIMALS0 = 18  # HUSD
 DECIMALS1 = 6  # USDC
 FEE_1BP = 0.0001  # Uniswap v3 0.01% tier (100 pips), the stable-pair tier
@@ -184,6 +186,10 @@ def _ret(x):
 
 
 def _check_fee(fee):
+    if isinstance(fee, float):  # the hot path: one fee for every run
+        if not 0 <= fee < 1:
+            raise ValueError("fee must be in [0, 1)")
+        return np.asarray(fee)
     fee = np.asarray(fee, dtype=float)
     bad = not 0 <= float(fee) < 1 if fee.ndim == 0 else bool(np.any(fee < 0) or np.any(fee >= 1))
     if bad:
@@ -198,22 +204,24 @@ def _broadcast(*arrays):
     return [x if x.shape == shape else np.broadcast_to(x, shape) for x in arrays]
 
 
+def _as_runs(*arrays):
+    """The arguments as 1-D contiguous arrays of length n or 1 (the kernels read a length-1 array as
+    the same value for every run), and the call's broadcast shape. Cheap on the hot path, where each
+    argument is a scalar or an (R,) array; anything else is broadcast in full."""
+    shape = ()
+    for x in arrays:
+        if x.shape and x.shape != shape:
+            shape = x.shape if not shape else np.broadcast_shapes(shape, x.shape)
+    if len(shape) > 1 or any(x.shape and x.shape != shape for x in arrays):
+        arrays = np.broadcast_arrays(*arrays)
+    return [np.ascontiguousarray(x).reshape(-1) for x in arrays], shape
+
+
 def _seg_liquidity(curve: Curve, d):
     """Per-run segment liquidity: depth factor d (already broadcast) times seg_L, shape d.shape+(K,)."""
     if np.any(d < 0):
         raise ValueError("depth must be >= 0")
     return d[..., None] * curve.seg_L
-
-
-def _liquid_span(curve: Curve, L):
-    """Lowest and highest sqrt price that still has L > 0, per run (+inf/-inf if none)."""
-    has = L > 0
-    anyL = has.any(axis=-1)
-    first = np.argmax(has, axis=-1)
-    last = curve.K - 1 - np.argmax(has[..., ::-1], axis=-1)
-    s_floor = np.where(anyL, curve.bounds[first], np.inf)
-    s_cap = np.where(anyL, curve.bounds[last + 1], -np.inf)
-    return s_floor, s_cap
 
 
 # --------------------------------------------------------------------------- swaps
@@ -250,7 +258,7 @@ def swap_exact_in(
     """
     fee = _check_fee(fee)
     lim = np.nan if sqrt_limit is None else sqrt_limit
-    s, a, z, f, lim, d = _broadcast(
+    (s, a, z, f, lim, d), shape = _as_runs(
         np.asarray(sqrt_p, dtype=float),
         np.asarray(amount_in, dtype=float),
         np.asarray(zero_for_one, dtype=bool),
@@ -258,74 +266,17 @@ def swap_exact_in(
         np.asarray(lim, dtype=float),
         np.asarray(depth, dtype=float),
     )
-    if np.any(a < 0):
+    if (a < 0).any():
         raise ValueError("amount_in must be >= 0")
-    shape = s.shape
-    b = curve.bounds
-    s = s.copy()
-    if np.any(d < 0):
+    if (d < 0).any():
         raise ValueError("depth must be >= 0")
-    if np.all(d > 0):  # depth scales L but cannot empty a segment: the liquid span is the curve's own
-        s_floor, s_cap = curve.liquid_span
-    else:
-        s_floor, s_cap = _liquid_span(curve, _seg_liquidity(curve, d))
-    no_lim = np.isnan(lim)
-    # the price may not go below lo_clamp (selling) nor above hi_clamp (buying)
-    lo_clamp = np.maximum(s_floor, np.where(no_lim, 0.0, lim))
-    hi_clamp = np.minimum(s_cap, np.where(no_lim, np.inf, lim))
-
-    net = a * (1.0 - f)  # only the post-fee input moves the price
-    rem = net.copy()
-    spent = np.zeros(shape)  # net input consumed, summed directly (net - rem would cancel)
-    out = np.zeros(shape)
-    # Segments are walked only where some run can still trade: from the highest (lowest) segment a
-    # seller (buyer) sits in, stopping once every run is filled. A skipped segment would change
-    # nothing, so the numbers equal a walk over all K (and a scalar call equals an array call).
-    sell, buy = z & (rem > 0), ~z & (rem > 0)
-    k_top = min(curve.K - 1, int(np.searchsorted(b, s[sell].max(), side="right")) - 1) if sell.any() else -1
-    k_bot = max(0, int(np.searchsorted(b, s[buy].min(), side="right")) - 1) if buy.any() else curve.K
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # selling HUSD: walk segments downwards from the current price
-        for k in range(k_top, -1, -1):
-            Lk = d * curve.seg_L[k]
-            hi = np.minimum(s, b[k + 1])
-            lo = np.maximum(b[k], lo_clamp)
-            act = z & (rem > 0) & (hi > lo)
-            cap0 = Lk * (hi - lo) / (hi * lo)  # HUSD needed to cross to lo
-            full = rem >= cap0  # always true for an empty segment (gap crossed free)
-            denom = Lk + rem * hi
-            s_part = Lk * hi / denom  # 1/s' = 1/s + x/L
-            ds_part = rem * hi * hi / denom  # s - s', computed without cancellation
-            s = np.where(act, np.where(full, lo, s_part), s)
-            out += np.where(act, Lk * np.where(full, hi - lo, ds_part), 0.0)
-            spent += np.where(act, np.where(full, cap0, rem), 0.0)
-            rem = np.where(act, np.where(full, rem - cap0, 0.0), rem)
-            if not (z & (rem > 0)).any():
-                break
-
-        # buying HUSD: walk segments upwards
-        for k in range(k_bot, curve.K):
-            Lk = d * curve.seg_L[k]
-            lo = np.maximum(s, b[k])
-            hi = np.minimum(b[k + 1], hi_clamp)
-            act = ~z & (rem > 0) & (hi > lo)
-            cap1 = Lk * (hi - lo)  # USDC needed to cross to hi
-            full = rem >= cap1
-            s_part = lo + rem / Lk  # s' = s + y/L
-            out0_part = rem / (lo * s_part)  # L·(1/s - 1/s') = y/(s·s')
-            s = np.where(act, np.where(full, hi, s_part), s)
-            out += np.where(act, np.where(full, cap1 / (hi * lo), out0_part), 0.0)
-            spent += np.where(act, np.where(full, cap1, rem), 0.0)
-            rem = np.where(act, np.where(full, rem - cap1, 0.0), rem)
-            if not (~z & (rem > 0)).any():
-                break
-
-    filled = rem <= 0
-    # full fill: fee is on the whole input; partial: Uniswap charges net·fee/(1-fee)
-    fee_paid = np.where(filled, a * f, spent * f / (1.0 - f))
-    amount_in_used = np.where(filled, a, spent + fee_paid)
-    return _ret(out), _ret(s), _ret(fee_paid), _ret(amount_in_used)
+    n = max(len(s), len(a), len(z), len(f), len(lim), len(d))
+    out, s_new, fee_paid, used = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    span_lo, span_hi = curve.liquid_span
+    amm_kernels.swap_walk(curve.bounds, curve.seg_L, span_lo, span_hi, s, a, z, f, lim, d, out, s_new, fee_paid, used)
+    if shape == (n,):
+        return out, s_new, fee_paid, used
+    return tuple(_ret(v.reshape(shape)) for v in (out, s_new, fee_paid, used))
 
 
 def amounts_to_reach(sqrt_p, sqrt_target, curve: Curve, depth=1.0, fee=DEFAULT_FEE):
@@ -346,35 +297,20 @@ def amounts_to_reach(sqrt_p, sqrt_target, curve: Curve, depth=1.0, fee=DEFAULT_F
     Returns ``(amount0, amount1, fee_paid)`` in HUSD, USDC, input token.
     """
     fee = _check_fee(fee)
-    s, t, f, d = _broadcast(
+    (s, t, f, d), shape = _as_runs(
         np.asarray(sqrt_p, dtype=float),
         np.asarray(sqrt_target, dtype=float),
         fee,
         np.asarray(depth, dtype=float),
     )
-    if np.any(d < 0):
+    if (d < 0).any():
         raise ValueError("depth must be >= 0")
-    b = curve.bounds
-    down = t < s
-    p_lo, p_hi = np.minimum(s, t), np.maximum(s, t)
-    x = np.zeros(s.shape)
-    y = np.zeros(s.shape)
-    # only segments overlapping some run's [p_lo, p_hi] can add anything (others add exactly 0)
-    moving = p_hi > p_lo
-    k_first = max(0, int(np.searchsorted(b, p_lo[moving].min(), side="right")) - 1) if moving.any() else curve.K
-    k_last = min(curve.K, int(np.searchsorted(b, p_hi[moving].max(), side="left"))) if moving.any() else 0
-    for k in range(k_first, k_last):
-        lo = np.maximum(b[k], p_lo)
-        hi = np.minimum(b[k + 1], p_hi)
-        w = hi > lo
-        Lk = d * curve.seg_L[k]
-        x += np.where(w, Lk * (hi - lo) / (hi * lo), 0.0)
-        y += np.where(w, Lk * (hi - lo), 0.0)
-    net_in = np.where(down, x, y)
-    fee_paid = net_in * f / (1.0 - f)
-    amount0 = np.where(down, x + fee_paid, -x)
-    amount1 = np.where(down, -y, y + fee_paid)
-    return _ret(amount0), _ret(amount1), _ret(fee_paid)
+    n = max(len(s), len(t), len(f), len(d))
+    amount0, amount1, fee_paid = np.empty(n), np.empty(n), np.empty(n)
+    amm_kernels.reach(curve.bounds, curve.seg_L, s, t, f, d, amount0, amount1, fee_paid)
+    if shape == (n,):
+        return amount0, amount1, fee_paid
+    return tuple(_ret(v.reshape(shape)) for v in (amount0, amount1, fee_paid))
 
 
 # --------------------------------------------------------------------------- reserves
