@@ -53,7 +53,8 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 
 
 def atomic_write_parquet(path: Path, frame) -> None:
-    """Write a DataFrame, or a dict of equal-length numpy columns (no pandas copy), atomically."""
+    """Write a DataFrame, a dict of equal-length numpy columns (no pandas copy), or an iterator of
+    such dicts (one row group each, so only one block is ever held), atomically."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -64,6 +65,16 @@ def atomic_write_parquet(path: Path, frame) -> None:
     try:
         if isinstance(frame, dict):
             pq.write_table(pa.table(frame), tmp, use_dictionary=False)  # float columns: dictionaries only cost time
+        elif not hasattr(frame, "to_parquet"):
+            writer = None
+            try:
+                for block in frame:
+                    table = pa.table(block)
+                    writer = writer or pq.ParquetWriter(tmp, table.schema, use_dictionary=False)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
         else:
             frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
@@ -94,7 +105,7 @@ class Result:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_parquet(out / "trajectories.parquet", self.trajectory.columns())
+        atomic_write_parquet(out / "trajectories.parquet", self.trajectory.column_chunks())
         atomic_write(out / "metrics.json", dump_json(self.metrics))
         atomic_write(out / "scenario.json", self.scenario.model_dump_json(indent=2) + "\n")
         if report:
