@@ -35,6 +35,10 @@ def cmd_replay(args) -> int:
         print(f"  {f:16s} max |chain - sim| {v['max_abs']:.6g} (rel {v['max_rel']:.3g}) at step {v['step']}")
     pm = s["pool_maths"]
     print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
+    bs = s.get("backstop", {})
+    if bs.get("sales"):
+        print(f"  backstop HYB sales: {bs['sales']}, USDC raised chain {bs['usdc_chain']:,.2f} vs model "
+              f"{bs['usdc_model']:,.2f} (max rel {bs['max_rel']:.3g})")
     bad = {f: v for f, v in s["rounding"].items() if not v["ok"]}
     print("  rounding only: " + ("yes, every field at every step" if not bad else "NO: " + "; ".join(
         f"{f} from step {v['first_step']} (chain {v['chain']:.9g} vs sim {v['sim']:.9g})" for f, v in bad.items())))

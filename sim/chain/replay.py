@@ -39,7 +39,8 @@ import numpy as np
 from sim.chain import units as U
 from sim.chain.node import ROOT, AnvilNode, NodeError
 
-FIELDS = ("supply", "pool_price", "reserve_fund", "backing", "hyb_price", "psm_usdc", "mint_cap_used", "redeem_cap_used")
+FIELDS = ("supply", "pool_price", "reserve_fund", "backing", "hyb_price", "psm_usdc", "mint_cap_used", "redeem_cap_used",
+          "mint_paused")
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
 ROUNDING_CLAMP_WAD = 10**14  # a PSM amount is trimmed to fit the chain only when the excess is base-unit rounding ($1e-4)
 FORK = "fork"
@@ -83,7 +84,8 @@ def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None)
     need = {"run", "hour", "btc_usd", "xau_usd", "supply", "minted_husd", "burned_husd", "psm_usdc", "psm_minted",
             "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
             "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
-            "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd"}
+            "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd",
+            "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused"}
     missing = sorted(need - set(df.columns))
     if missing:
         raise ReplayError(f"{traj}: missing columns {missing[:6]}{'...' if len(missing) > 6 else ''} "
@@ -230,6 +232,9 @@ class _Chain:
                             psm=int(round(p.psm.fee_bps)))
         huge = 10**15
         vesting_s = int(round(float(p.revenue.distribution_interval_hours) * 3600))
+        from sim.model.params import hyb_liquidity
+
+        hyb_L, *hyb_bounds = hyb_liquidity(sc.pool.hyb_pool_usd, sc.pool.hyb_price_start)
         overrides = {
             "feeds": {"WBTC": {"price_usd": float(row0.btc_usd)}, "PAXG": {"price_usd": float(row0.xau_usd)},
                       "TBILL": {"price_usd": float(row0.tbill_nav)}},
@@ -242,8 +247,12 @@ class _Chain:
             # staker rewards every distribution interval: the previous batch must have vested by then
             "staking": {"vesting_period_s": vesting_s},
             "reserve": {"max_payout_per_day_usdc": float(p.reserve.max_draw_usd_per_hour) * 24},
-            "pools": {"HUSD/USDC": {"fee": int(round(sc.pool.fee_fraction * 1e6))}},
-            "hyb": {"price_usd": float(sc.pool.hyb_price_start)},
+            "pools": {"HUSD/USDC": {"fee": int(round(sc.pool.fee_fraction * 1e6))},
+                      "HYB/USDC": {"fee": int(round(sc.pool.hyb_fee_fraction * 1e6))}},
+            # HYB: enough supply for the stepper to replay the model's HYB sales (backstop, treasury companies)
+            "hyb": {"price_usd": float(sc.pool.hyb_price_start), "cap": 1e15, "genesis": 1e13, "emission_per_day": 1e15},
+            # the backstop sells what the model sells; the model's only floor is its HYB position's lower bound
+            "backstop": {"max_hyb_per_day": 1e15, "floor_price_usd": float(hyb_bounds[0]) ** 2},
             # the chain's hedge bound must not be the binding constraint of a replay that mirrors the model
             "hedge": {"max_drift_bps": 10_000, "drift_buffer_usd": 1e12},
         }
@@ -270,11 +279,19 @@ class _Chain:
         admin = {"sender": self.admin}
         self.stepper = S = self.admin.deploy(project.ReplayStepper)
         for c, role in ((P.minter, "MINTER_ROLE"), (P.minter, "REDEEMER_ROLE"), (P.minter, "TREASURER_ROLE"),
-                        (P.ledger, "OPERATOR_ROLE"), (P.reserve, "FUNDING_PAYER_ROLE")):
+                        (P.ledger, "OPERATOR_ROLE"), (P.reserve, "FUNDING_PAYER_ROLE"), (P.backstop, "KEEPER_ROLE"),
+                        (P.guardian, "GUARDIAN_ROLE")):
             c.grantRole(getattr(c, role)(), S, **admin)
         for tok in (P.husd, P.usdc):
             for spender in (P.minter, P.psm, P.router, P.reserve):
                 S.approve(tok, spender, **admin)
+        S.approve(P.hyb, P.router, **admin)
+        # the model puts the backstop's proceeds in the liquidity buffer: on chain they go to custody
+        P.backstop.setReserveFund(P.minter, **admin)
+        P.hyb.transfer(S, int(P.hyb.balanceOf(self.admin)), **admin)  # HYB inventory for the model's HYB sales
+        self.hyb0 = self.hyb_info.token0.address == P.hyb.address
+        self.hyb_position = self._hyb_position(float(hyb_L), hyb_bounds)
+        self.chain_paused = False
 
         # The stepper's inventory: half of node A's whale's holdings (impersonated, as on a mainnet fork),
         # or a mock faucet when the tokens are the protocol's own mocks (no base state).
@@ -294,6 +311,8 @@ class _Chain:
         self.positions = self._positions(sc)
         self.depth = 0.0
         self.set_depth(float(row0.pool_depth))
+        t_lo, t_hi, L_raw = self.hyb_position
+        self.add("hyb pool add liquidity", P.router, "addLiquidity", self.hyb_info.pool, t_lo, t_hi, L_raw, S)
         self.ref_curve = self._ref_curve()
         self.flush()
         if self.reverts:
@@ -306,6 +325,7 @@ class _Chain:
         self.psm_state = (int(P.usdc.balanceOf(P.psm)), int(P.psm.debt()))  # refreshed by every read
         self.clamps: list[dict] = []
         self.move_pool(float(row0.pool_sqrt_price))
+        self.move_hyb_pool(float(row0.hyb_sqrt_price))
         self.flush()
 
     # -- helpers
@@ -320,6 +340,16 @@ class _Chain:
         else:
             for sym, tok in P.tokens.items():
                 self.add(f"{sym} faucet", tok, "mint", S, WHALE_HOLDINGS[sym] // 2 * 10 ** int(P.params["tokens"][sym]))
+
+    def _hyb_position(self, L: float, bounds) -> tuple[int, int, int]:
+        """The model's one HYB/USDC position (`sim.model.params.hyb_liquidity`) on the pool's tick spacing."""
+        from sim.model import amm
+
+        spacing = 60 if self.hyb_info.fee == 3000 else {100: 1, 500: 10, 10000: 200}[self.hyb_info.fee]
+        lo, hi = (float(amm.tick_at_price(float(b) ** 2)) for b in bounds)
+        t_lo, t_hi = int(np.floor(lo / spacing)) * spacing, int(np.ceil(hi / spacing)) * spacing
+        a, b = U.husd_tick_to_pool_tick(t_lo, self.hyb0), U.husd_tick_to_pool_tick(t_hi, self.hyb0)
+        return min(a, b), max(a, b), U.liquidity_raw(L)
 
     def _positions(self, sc):
         """(tick_lower, tick_upper, L_raw at depth 1, sim ticks) per range: the sim's L on the pool's ticks."""
@@ -509,6 +539,35 @@ class _Chain:
                 self.add("pool remove liquidity", self.stepper, "removeLiquidity", self.pool, t_lo, t_hi, cur - new)
         self.depth = depth
 
+    def move_hyb_pool(self, sqrt_target: float):
+        """The HYB pool to the model's HYB price (the treasury companies' HYB sales; the backstop's went first)."""
+        self.add("hyb pool swap to sim price", self.stepper, "swapToPrice", self.hyb_info.pool,
+                 U.sqrt_x96_from_sim(sqrt_target, self.hyb0))
+
+    def backstop_sale(self, prev, row):
+        """The model's backstop sale (HYB minted and sold into its pool) through `Backstop.recapitalize`."""
+        sold = float(row.hyb_sold) - float(prev.hyb_sold)
+        if sold > DUST_USD:
+            self.add("backstop recapitalize", self.p.backstop, "recapitalize", U.to_units(sold, 18), 0)
+
+    def backstop_raised(self, receipt) -> float:
+        """USDC the backstop's sale raised on chain this step (its Recapitalized event)."""
+        if receipt is None:
+            return 0.0
+        return sum(U.from_units(int(ev.usdcRaised), 6) for ev in receipt.decode_logs(self.p.backstop.Recapitalized))
+
+    def breakers(self, row):
+        """The model's mint pause (its oracle breaker): the guardian pauses; the admin unpauses (own tx)."""
+        want = float(row.mint_paused) > 0
+        if want and not self.chain_paused:
+            self.add("guardian pauseMint", self.p.guardian, "pauseMint")
+        elif not want and self.chain_paused:
+            try:
+                self.p.minter.setMintPaused(False, sender=self.admin)  # restarting is the admin's call
+            except Exception as err:  # noqa: BLE001
+                self._check_node(err)
+                self.reverts.append({"step": self.step, "action": "admin unpause mint", "reason": _reason(err)})
+
     def move_pool(self, sqrt_target: float):
         self.add("pool swap to sim price", self.stepper, "swapToPrice", self.pool, U.sqrt_x96_from_sim(sqrt_target, self.husd0))
 
@@ -520,6 +579,8 @@ class _Chain:
         if receipt is None:
             return out
         for ev in receipt.decode_logs(self.stepper.Moved):
+            if ev.pool.lower() != self.pool.address.lower():
+                continue  # the HYB pool's move
             a0, a1 = int(ev.amount0), int(ev.amount1)
             husd_raw, usdc_raw = (a0, a1) if self.husd0 else (a1, a0)
             s0, s1 = U.sim_sqrt_from_x96(int(ev.sqrtBefore), self.husd0), U.sim_sqrt_from_x96(int(ev.sqrtAfter), self.husd0)
@@ -536,16 +597,18 @@ class _Chain:
         reads = [("supply", P.husd, "totalSupply", ()), ("pool", self.pool, "slot0", ()),
                  ("hyb_pool", self.hyb_info.pool, "slot0", ()), ("reserve_fund", P.usdc, "balanceOf", (P.reserve,)),
                  ("backing", P.ledger, "totalBacking", ()), ("psm_usdc", P.usdc, "balanceOf", (P.psm,)), ("psm_debt", P.psm, "debt", ()),
-                 ("mint_cap_used", P.minter, "mintedInHour", (hour,)), ("redeem_cap_used", P.minter, "redeemedInHour", (hour,))]
+                 ("mint_cap_used", P.minter, "mintedInHour", (hour,)), ("redeem_cap_used", P.minter, "redeemedInHour", (hour,)),
+                 ("mint_paused", P.minter, "mintPaused", ())]
         data = [bytes(getattr(c, m).encode_input(*a)) for _n, c, m, a in reads]
         words, ok = self.stepper.readWords([c.address for _n, c, _m, _a in reads], data)
         w = {n: (int(v) if good else None) for (n, *_), v, good in zip(reads, words, ok)}
         self.psm_state = (w["psm_usdc"], w["psm_debt"])
+        self.chain_paused = bool(w["mint_paused"])
         if w["backing"] is None:
             self.reverts.append({"step": self.step, "action": "read totalBacking", "reason": "reverted (oracle?)"})
         s = U.sim_sqrt_from_x96(w["pool"], self.husd0)
         raw = (w["hyb_pool"] / U.Q96) ** 2  # token1 raw per token0 raw
-        hyb0 = self.hyb_info.token0.address == P.hyb.address
+        hyb0 = self.hyb0
         nan = float("nan")
         f18 = lambda k: U.from_units(w[k], 18) if w[k] is not None else nan  # noqa: E731
         return {
@@ -557,6 +620,7 @@ class _Chain:
             "psm_usdc": U.from_units(w["psm_usdc"], 6),
             "mint_cap_used": f18("mint_cap_used"),
             "redeem_cap_used": f18("redeem_cap_used"),
+            "mint_paused": float(bool(w["mint_paused"])),
         }
 
 
@@ -589,7 +653,7 @@ def _error_selectors(project) -> dict[str, str]:
 
     out = {}
     for name in ("Minter", "PegStabilityModule", "ReserveFund", "HedgeLedger", "OracleRouter", "HUSD", "ReplayStepper",
-                 "PoolRouter", "Guardian"):
+                 "PoolRouter", "Guardian", "Backstop", "HYB", "StakedHUSD"):
         try:
             ct = getattr(project, name).contract_type
         except Exception:  # noqa: BLE001
@@ -610,7 +674,7 @@ def _sim_fields(row) -> dict:
         "supply": float(row.supply), "pool_price": float(row.pool_sqrt_price) ** 2,
         "reserve_fund": float(row.reserve_fund_usd), "backing": float(row.backing_usd), "hyb_price": float(row.hyb_price),
         "psm_usdc": float(row.psm_usdc), "mint_cap_used": float(row.mint_cap_used_usd),
-        "redeem_cap_used": float(row.redeem_cap_used_usd),
+        "redeem_cap_used": float(row.redeem_cap_used_usd), "mint_paused": float(float(row.mint_paused) > 0),
     }
 
 
@@ -685,17 +749,23 @@ def _replay_connected(sc, d, node, progress, base=None) -> ReplayResult:
         gas0 = c.gas
         receipt = None
         c.advance(ts)
+        if k > 0:
+            c.breakers(row)
         c.push_prices(row, int(row.hour))
         if k > 0:
             prev = rows[k - 1]
             c.report_hedges(row)
             c.supply_flows(prev, row)
+            c.backstop_sale(prev, row)  # its USDC lands in custody: before the custody sync
+            c.move_hyb_pool(float(row.hyb_sqrt_price))
             c.sync_custody(row)
             c.reserve_flow(prev, row)
             c.set_depth(float(row.pool_depth))
             c.move_pool(float(row.pool_sqrt_price))
         receipt = c.flush()
         swap = c.swap_amounts(receipt) if k > 0 else c.swap_amounts(None)
+        swap["backstop_usdc_chain"] = c.backstop_raised(receipt) if k > 0 else 0.0
+        swap["backstop_usdc_model"] = float(row.cum_backstop_in) - float(rows[k - 1].cum_backstop_in) if k > 0 else 0.0
         got = c.read(ts // 3600)
         sim = _sim_fields(row)
         rec = {"step": k, "hour": float(row.hour), "gas": c.gas - gas0,
@@ -715,6 +785,7 @@ def _replay_connected(sc, d, node, progress, base=None) -> ReplayResult:
         "gas_used": int(c.gas),
         "divergence": divergence(frame),
         "pool_maths": pool_maths_divergence(frame),
+        "backstop": backstop_divergence(frame),
         "rounding": rounding_check(frame),
         "reverts": c.reverts,
         "revert_count": len(c.reverts),
@@ -722,7 +793,11 @@ def _replay_connected(sc, d, node, progress, base=None) -> ReplayResult:
         "husd_is_token0": c.husd0,
         "notes": [
             "custody balances are synced to the model's sleeves by treasury transfers (moveCollateral out, inventory in), netted per step",
-            "HYB backstop sales, revenue distribution, guardian actions are not replayed yet (hyb_price, caps compared as is)",
+            "replayed per step: oracle rounds, hedge reports, PSM swaps, Minter mint/redeem, staker rewards into sHUSD, "
+            "backstop HYB sales (proceeds to custody), HYB pool to the model's price, reserve deposits/payouts, "
+            "guardian mint pause (admin unpause), pool depth, one swap to the model's pool price",
+            "not separate transactions: retail/institutional/looper/liquidation trades on the pool (the model does not "
+            "record them per trade; the one swap carries their net)",
         ],
     }
     return ReplayResult(frame=frame, summary=summary, reverts=c.reverts, chain={"protocol": c.p, "replay": c})
@@ -741,6 +816,7 @@ ROUNDING_TOLERANCE = {
     "mint_cap_used": (1e-5, 1e-12),
     "redeem_cap_used": (1e-5, 1e-12),
     "hyb_price": (0.0, 1e-9),
+    "mint_paused": (0.0, 0.0),
 }
 
 
@@ -798,6 +874,15 @@ def pool_maths_divergence(frame) -> dict:
         out[tok] = {"max_abs": float(a.max()) if a.size else 0.0,
                     "max_rel": float(rel[moved].max()) if moved.any() else 0.0}
     return out
+
+
+def backstop_divergence(frame) -> dict:
+    """USDC the backstop's HYB sales raised on chain vs in the model (the chain's HYB position is the
+    model's on the pool's tick spacing, so a sale reaching a bound differs by the snapped sliver)."""
+    ch, m = frame["backstop_usdc_chain"].to_numpy(float), frame["backstop_usdc_model"].to_numpy(float)
+    sold = np.abs(m) > 1.0
+    return {"sales": int(sold.sum()), "usdc_chain": float(ch.sum()), "usdc_model": float(m.sum()),
+            "max_rel": float((np.abs(ch - m)[sold] / np.abs(m[sold])).max()) if sold.any() else 0.0}
 
 
 def write_results(run_dir: Path, result: ReplayResult) -> tuple[Path, Path]:

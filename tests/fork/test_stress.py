@@ -60,6 +60,40 @@ def test_ape_fork_provider_path_replays_to_rounding(simulate, node_a):
     assert res.summary["reverts"] == []
 
 
+THIN_RESERVE = """name: venue-failure-thin-reserve
+description: a venue holding a third of the BTC hedge fails and the BTC oracle goes stale for 6 h,
+  with a $1M reserve, so the backstop must sell HYB
+horizon_hours: 120
+runs: 1
+seed: 4
+scripted:
+  - {variable: btc_usd, mode: multiply, points: [[24, 1.0], [72, 0.8]]}
+events:
+  - {type: venue_failure, hour: 72, share_of_hedge: 0.33, recovery_rate: 0.3}
+  - {type: oracle_stale, hour: 72, duration_hours: 6}
+protocol:
+  reserve: {initial_usd: 1000000}
+"""
+
+
+def test_backstop_sale_and_guardian_pause_follow_the_model(simulate, replay_on_fork, tmp_path_factory):
+    """The model pauses minting on the stale oracle (hours 72-77) and, with the reserve spent, sells HYB
+    through the backstop: on chain the guardian pauses and the admin restarts at the same steps, the
+    Backstop's sale into the real HYB pool raises what the model raised, HYB's price follows the model."""
+    path = tmp_path_factory.mktemp("scen") / "venue-failure-thin-reserve.yaml"
+    path.write_text(THIN_RESERVE)
+    run_dir = simulate(str(path))
+    res, _ = replay_on_fork(run_dir, steps=80)
+    s, f = res.summary, res.frame
+    assert_rounding_only(res)  # includes mint_paused (exact) and hyb_price
+    assert s["reverts"] == [], s["reverts"]
+    paused = f.loc[f["chain_mint_paused"] > 0, "step"].tolist()
+    assert paused == [72, 73, 74, 75, 76, 77], paused
+    assert s["backstop"]["sales"] >= 1 and s["backstop"]["usdc_model"] > 1e6
+    assert s["backstop"]["max_rel"] < 1e-6, s["backstop"]
+    assert f["chain_hyb_price"].iloc[-1] < 0.5 * f["chain_hyb_price"].iloc[0]  # HYB took the hit
+
+
 def test_stale_and_deviating_oracle_pauses_mint(simulate, replay_on_fork):
     """A BTC feed that stops updating (or jumps past its band) must pause minting; redemptions go on."""
     run_dir = simulate("btc-crash")
