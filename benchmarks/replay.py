@@ -47,6 +47,8 @@ def main() -> None:
         print(f"  {f:16s} max |chain - sim| {v['max_abs']:.6g} (rel {v['max_rel']:.3g}) at step {v['step']}")
     pm = s["pool_maths"]
     print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
+    bad = [f"{f} from step {v['first_step']}" for f, v in s["rounding"].items() if not v["ok"]]
+    print("  rounding only: " + ("yes, every field at every step" if not bad else "NO: " + ", ".join(bad)))
 
 
 if __name__ == "__main__":
