@@ -69,8 +69,23 @@ class ReplayResult:
 # ----------------------------------------------------------------------------- inputs
 
 
+NEEDED_COLUMNS = {
+    "run", "hour", "btc_usd", "xau_usd", "supply", "minted_husd", "burned_husd", "psm_usdc", "psm_minted",
+    "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
+    "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
+    "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd",
+    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused"}
+# recorded columns a re-simulation must reproduce before it stands in for the run directory
+_CHECKED = ("supply", "backing_usd", "reserve_fund_usd", "peg_price", "psm_usdc", "minted_husd", "burned_husd")
+
+
 def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None):
-    """(scenario, per-step DataFrame of run `run`) from a `tripod run --all-columns` directory."""
+    """(scenario, per-step DataFrame of run `run`) from a `tripod run` directory.
+
+    A directory written without `--all-columns` lacks state the replay needs (the PSM's debt, the pool's
+    sqrt price, ...): run `run` is then simulated again from its scenario.json (same seed; randomness is
+    keyed by (seed, run)) with every column, and checked against the columns that were recorded.
+    """
     import pandas as pd
 
     from sim.config import parse_scenario
@@ -81,22 +96,33 @@ def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None)
         raise ReplayError(f"{run_dir}: not a run directory (needs trajectories.parquet and scenario.json from `tripod run`)")
     sc = parse_scenario(json.loads(scen.read_text()), str(scen))
     df = pd.read_parquet(traj)
-    need = {"run", "hour", "btc_usd", "xau_usd", "supply", "minted_husd", "burned_husd", "psm_usdc", "psm_minted",
-            "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
-            "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
-            "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd",
-            "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused"}
-    missing = sorted(need - set(df.columns))
-    if missing:
-        raise ReplayError(f"{traj}: missing columns {missing[:6]}{'...' if len(missing) > 6 else ''} "
-                          f"(run the scenario with `tripod run ... --all-columns`)")
     runs = sorted(int(r) for r in df["run"].unique())
     if run not in runs:
         raise ReplayError(f"{traj}: no run {run} (runs {runs[0]}..{runs[-1]})")
     d = df[df["run"] == run].sort_values("hour").reset_index(drop=True)
+    missing = sorted(NEEDED_COLUMNS - set(df.columns))
+    if missing:
+        d = _resimulate(sc, run, d, traj, missing)
     if steps is not None:
         d = d.iloc[: steps + 1].reset_index(drop=True)
     return sc, d
+
+
+def _resimulate(sc, run: int, recorded, traj: Path, missing: list[str]):
+    """Run `run` of `sc` with every column, after checking it reproduces the recorded columns."""
+    from sim.runner import run as simulate
+
+    full = simulate(sc, runs=run + 1, record="all").frame
+    d = full[full["run"] == run].sort_values("hour").reset_index(drop=True)
+    for col in _CHECKED:
+        if col in recorded.columns and col in d.columns:
+            a, b = recorded[col].to_numpy(float), d[col].to_numpy(float)
+            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-6, equal_nan=True):
+                raise ReplayError(f"{traj}: recorded without {missing[:3]}... and simulating run {run} again does not "
+                                  f"reproduce its {col!r} (the model changed?): run the scenario with "
+                                  f"`tripod run ... --all-columns`")
+    d.attrs["resimulated"] = f"run {run} simulated again from scenario.json (seed {sc.seed}) for {len(missing)} missing columns"
+    return d
 
 
 # ----------------------------------------------------------------------------- network
@@ -717,7 +743,8 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
                     raise ReplayNodeError(f"{node.uri} stopped answering") from err
                 raise
             result.summary.update(network=conn["network"], run=run, run_dir=str(run_dir), scenario=sc.name,
-                                  base_state=bool(conn["base"]))
+                                  base_state=bool(conn["base"]),
+                                  trajectory=d.attrs.get("resimulated", "recorded (every column)"))
             if keep_connected is not None:
                 keep_connected(result)
         finally:

@@ -55,3 +55,16 @@ def test_assert_rounding_only__a_real_gap__names_step_and_field():
     fr.loc[4, "chain_reserve_fund"] = np.nan  # a failed chain read is beyond rounding too
     with pytest.raises(AssertionError, match=r"supply: step 3: .*\n.*reserve_fund: step 4"):
         assert_rounding_only(fr)
+
+
+def test_load_run__directory_without_every_column__simulates_the_run_again(tmp_path):
+    """`tripod run` without --all-columns: the replay re-simulates run K from scenario.json (same seed)
+    and checks it against the recorded columns before using it."""
+    from sim.chain.replay import NEEDED_COLUMNS, load_run
+    from sim.runner import run
+
+    run("baseline", runs=2, seed=5, record="trajectory").write(tmp_path, report=False)
+    assert "psm_minted" not in pd.read_parquet(tmp_path / "trajectories.parquet").columns
+    sc, d = load_run(tmp_path, run=1, steps=24)
+    assert NEEDED_COLUMNS <= set(d.columns) and len(d) == 25 and sc.seed == 5
+    assert "simulated again" in d.attrs["resimulated"]
