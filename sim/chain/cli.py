@@ -21,7 +21,7 @@ def cmd_replay(args) -> int:
             run_dir = target
         else:
             run_dir = _simulate(args)
-        res = replay(run_dir, run=args.run, network=args.network or FORK, steps=args.steps)
+        res = replay(run_dir, run=args.run, network=args.network or FORK, steps=args.steps, block=args.block)
     except ReplayNodeError as err:
         print(f"error: {err}; no result file was written", file=sys.stderr)
         _exit(1)
@@ -82,7 +82,10 @@ def register(sub) -> None:
     r.add_argument("--network", default="fork",
                    help="fork (default: start anvil node A, fork it with `anvil --fork-url`, stop both after), "
                         "ethereum:tripod-node-a-fork:foundry (node A forked by Ape's own foundry fork provider), "
+                        "ethereum:mainnet-fork:foundry (TRIPOD_FORK_RPC_URL, TRIPOD_FORK_WHALES), "
                         "or another Ape network choice, e.g. ethereum:local:foundry")
+    r.add_argument("--block", type=int, help="pin an Ape fork (ethereum:tripod-node-a-fork:foundry, "
+                   "ethereum:mainnet-fork:foundry) at this upstream block (mainnet: or TRIPOD_FORK_BLOCK)")
     r.add_argument("--run", type=int, default=0, help="which run of the trajectory to replay (default 0)")
     r.add_argument("--steps", type=int, help="replay only the first N steps (default: the whole horizon)")
     r.add_argument("--out", help="with a scenario: where to write the simulated run (default out/<name>-replay)")

@@ -19,7 +19,14 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+def _anvil() -> Path:
+    """The anvil binary: npm's platform package when installed (the .bin entry is a Node wrapper: a
+    process more per node, and its anvil child outlives it on a stop), else the .bin entry."""
+    native = sorted((ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+    return native[0] if native else ROOT / "node_modules" / ".bin" / "anvil"
+
+
+ANVIL = _anvil()
 UPSTREAM_CHAIN_ID = 7_357  # node A ("mainnet-like"); anything but 31337/1337
 MNEMONIC = "test test test test test test test test test test test junk"  # Ape's and anvil's default
 
@@ -44,6 +51,19 @@ def rpc(uri: str, method: str, params: list | None = None, timeout: float = 5.0)
     if "error" in out:
         raise NodeError(f"{method}: {out['error']}")
     return out["result"]
+
+
+def _group_gone(pgid: int, timeout: float) -> bool:
+    """Wait until no process is left in group `pgid` (True), or `timeout` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.02)
 
 
 class AnvilNode:
@@ -110,17 +130,20 @@ class AnvilNode:
     def stop(self, timeout: float = 5.0) -> None:
         proc, self.proc = self.proc, None
         _LIVE.discard(self)
-        if proc is not None and proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
+        if proc is not None:
+            # the whole group: node_modules/.bin/anvil may be a wrapper whose anvil child outlives it (anvil
+            # takes ~1.5 s to leave on SIGTERM and keeps no state worth a graceful exit: a short grace, then KILL)
+            for sig, wait in ((signal.SIGTERM, min(timeout, 0.3)), (signal.SIGKILL, timeout)):
                 try:
                     os.killpg(proc.pid, sig)
-                except ProcessLookupError:
+                except (ProcessLookupError, PermissionError):
                     break
                 try:
                     proc.wait(wait)
-                    break
                 except subprocess.TimeoutExpired:
                     continue
+                if _group_gone(proc.pid, wait):
+                    break
         if proc is not None:
             try:  # reap the group leader; children died with the group
                 proc.wait(0.1)

@@ -47,6 +47,36 @@ FORK = "fork"
 # Ape's own fork provider over node A: the custom network `tripod-node-a` (ape-config.yaml) forked by
 # ape-foundry, its upstream given per connection (node A runs on a free port).
 APE_FORK = "ethereum:tripod-node-a-fork:foundry"
+# The mainnet path: the same Ape fork provider with mainnet as upstream (TRIPOD_FORK_RPC_URL, pinned at
+# TRIPOD_FORK_BLOCK), real tokens and factory; the feeds the protocol reads are the replay's own (a
+# replay moves prices along the model's path, which real Chainlink aggregators cannot do), seeded by
+# the real feeds listed for reference; whales to impersonate from TRIPOD_FORK_WHALES ("USDC=0x..,WBTC=0x..").
+MAINNET_FORK = "ethereum:mainnet-fork:foundry"
+MAINNET = {
+    "tokens": {"USDC": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "WBTC": "0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599",
+               "PAXG": "0x45804880De22913dAFE09f4980848ECE6EcbAf78"},  # TBILL: a mock (no freely transferable fund token)
+    "reference_feeds": {"USDC": "0x8fFfFfd4AfB6115b954Bd326cbe7B4BA576818f6",  # Chainlink USDC / USD
+                        "WBTC": "0xF4030086522a5bEEa4988F8cA5B36dbC97BeE88c",  # Chainlink BTC / USD
+                        "PAXG": "0x214eD9Da11D2fbe465a6fc601a91E62EbEc1a0D6"},  # Chainlink XAU / USD
+    "factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",  # Uniswap v3 (0.01 % tier enabled by governance)
+}
+
+
+def mainnet_base() -> dict:
+    """MAINNET with the whales named in TRIPOD_FORK_WHALES (symbol=address, comma-separated)."""
+    whales = {}
+    for item in filter(None, os.environ.get("TRIPOD_FORK_WHALES", "").split(",")):
+        sym, _, addr = item.partition("=")
+        whales[sym.strip().upper()] = addr.strip()
+    return {**MAINNET, "whales": whales}
+
+
+def ape_fork_settings(network_name: str, upstream: str, block: int | None = None) -> dict:
+    """Provider settings for ape-foundry's fork of `network_name`: upstream URI per connection, a free port."""
+    fork = {"upstream_provider": upstream}
+    if block is not None:
+        fork["block_number"] = int(block)
+    return {"host": "auto", "fork": {"ethereum": {network_name: fork}}}
 STEP_GAS_LIMIT = 25_000_000  # --network value: start node A, fork it, replay on the fork
 
 
@@ -130,10 +160,11 @@ def _resimulate(sc, run: int, recorded, traj: Path, missing: list[str]):
 
 @contextmanager
 def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, upstream: str | None = None,
-              base: dict | None = None, fork: str | None = None):
+              base: dict | None = None, fork: str | None = None, block: int | None = None):
     """Connect Ape to `network`; with `fork`, start node A and a fork of it, and stop both after.
     `upstream`: the URI of a node A already running (its base state deployed, `base` its addresses):
     only the fork is started. `fork`: the URI of a fork of node A already running: nothing is started.
+    `block`: pin Ape's fork (APE_FORK, MAINNET_FORK) at this upstream block.
 
     Yields a dict with `nodes` (the AnvilNodes started, possibly empty), `network` and `base` (node A's
     base-state addresses: tokens, feeds, factory, whale; None off the fork or when unknown).
@@ -152,8 +183,15 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
                 base = deploy_base_state(node_a.uri)
                 upstream = node_a.uri
             # ape-foundry starts (and stops) the fork itself: `anvil --fork-url <node A>` on a free port
-            choice = APE_FORK
-            settings = {"host": "auto", "fork": {"ethereum": {"tripod-node-a": {"upstream_provider": upstream}}}}
+            choice, settings = APE_FORK, ape_fork_settings("tripod-node-a", upstream, block)
+        elif network == MAINNET_FORK:
+            upstream = upstream or os.environ.get("TRIPOD_FORK_RPC_URL")
+            if not upstream:
+                raise ReplayError(f"{MAINNET_FORK} needs an RPC endpoint: set TRIPOD_FORK_RPC_URL (and TRIPOD_FORK_BLOCK)")
+            if block is None and os.environ.get("TRIPOD_FORK_BLOCK"):
+                block = int(os.environ["TRIPOD_FORK_BLOCK"])
+            base = base or mainnet_base()
+            choice, settings = MAINNET_FORK, ape_fork_settings("mainnet", upstream, block)
         elif network == FORK:
             log = Path(log_dir) if log_dir else None
             if fork is None:
@@ -169,7 +207,8 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
         else:
             choice, settings = network, {}
         active = networks.active_provider
-        if active is not None and active.is_connected and network not in (FORK, APE_FORK) and _choice(active) == choice:
+        if active is not None and active.is_connected and network not in (FORK, APE_FORK, MAINNET_FORK) \
+                and _choice(active) == choice:
             ctx = nullcontext(active)
         else:
             try:
@@ -177,8 +216,10 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
             except Exception as err:  # noqa: BLE001 - Ape raises several types for a bad choice
                 raise ReplayError(f"network {network!r}: {str(err).splitlines()[0]}") from None
         with ctx:
-            on_fork = network in (FORK, APE_FORK)
-            where = (f"{network} over node A ({upstream})" if network == APE_FORK
+            on_fork = network in (FORK, APE_FORK, MAINNET_FORK)
+            where = (f"{network} over mainnet (block {block or 'latest'})" if network == MAINNET_FORK
+                     else f"{network} over node A ({upstream}{', block ' + str(block) if block is not None else ''})"
+                     if network == APE_FORK
                      else f"fork of node A ({upstream or 'running fork ' + fork})" if network == FORK else network)
             yield {"nodes": nodes, "network": where, "base": base if on_fork else None}
     finally:
@@ -283,11 +324,12 @@ class _Chain:
             "hedge": {"max_drift_bps": 10_000, "drift_buffer_usd": 1e12},
         }
         existing = None
-        if base:  # node A's tokens, feeds and factory; its feeds open at the run's first prices
-            existing = {k: base[k] for k in ("tokens", "feeds", "factory")}
+        if base:  # the chain's tokens, feeds and factory (node A's, or mainnet's); feeds open at the run's first prices
+            existing = {k: base[k] for k in ("tokens", "feeds", "factory") if k in base}
             for sym, px in (("WBTC", row0.btc_usd), ("PAXG", row0.xau_usd), ("TBILL", row0.tbill_nav), ("USDC", 1.0)):
-                feed = project.MockAggregator.at(base["feeds"][sym])
-                feed.setAnswer(U.feed_answer(float(px), int(feed.decimals())), sender=self.admin)
+                if sym in base.get("feeds", {}):
+                    feed = project.MockAggregator.at(base["feeds"][sym])
+                    feed.setAnswer(U.feed_answer(float(px), int(feed.decimals())), sender=self.admin)
         self.p = P = deploy_protocol(self.admin, overrides, roles={"minter": [self.arb], "redeemer": [self.arb]},
                                      seed_pools=False, existing=existing)
         self.base = base
@@ -357,14 +399,19 @@ class _Chain:
     # -- helpers
 
     def fund_stepper(self, accounts):
+        """Half of each token's whale (impersonated: anvil_impersonateAccount; ETH for gas by set_balance),
+        or the mock faucet for a token the protocol deployed itself."""
         P, S = self.p, self.stepper
-        if self.base and self.base.get("whale"):
-            whale = accounts[self.base["whale"]]  # impersonated (anvil_impersonateAccount): nobody has its key
-            whale.balance = 10**21  # set_balance: gas money for an account that never held ETH here
-            for sym, tok in P.tokens.items():
+        base = self.base or {}
+        for sym, tok in P.tokens.items():
+            holder = base.get("whales", {}).get(sym) or (base.get("whale") if sym in base.get("tokens", {}) else None)
+            if holder:
+                whale = accounts[holder]  # impersonated: nobody has its key
+                whale.balance = 10**21
                 tok.transfer(S, int(tok.balanceOf(whale)) // 2, sender=whale)
-        else:
-            for sym, tok in P.tokens.items():
+            elif sym in base.get("tokens", {}):
+                raise ReplayError(f"no whale to fund the replay with {sym}: name one in TRIPOD_FORK_WHALES ({sym}=0x...)")
+            else:
                 self.add(f"{sym} faucet", tok, "mint", S, WHALE_HOLDINGS[sym] // 2 * 10 ** int(P.params["tokens"][sym]))
 
     def _hyb_position(self, L: float, bounds) -> tuple[int, int, int]:
@@ -709,7 +756,7 @@ def _sim_fields(row) -> dict:
 
 def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps: int | None = None,
            write: bool = True, progress=None, keep_connected=None, upstream: str | None = None,
-           base: dict | None = None, fork: str | None = None) -> ReplayResult:
+           base: dict | None = None, fork: str | None = None, block: int | None = None) -> ReplayResult:
     """Replay run `run` of `run_dir` on `network` (`fork`: node A + a fork of it, started and stopped
     here; or an Ape network choice such as `ethereum:local:foundry`). Writes chain_replay.parquet and
     chain_replay.json into `run_dir` (atomically) unless `write=False`.
@@ -728,7 +775,7 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
     if fork is not None and base is None:
         raise ReplayError("replay on a running fork needs node A's base-state addresses (base=...)")
     t0 = time.perf_counter()
-    with connected(network, upstream=upstream, base=base, fork=fork) as conn:
+    with connected(network, upstream=upstream, base=base, fork=fork, block=block) as conn:
         from ape import chain
 
         node = conn["nodes"][-1] if conn["nodes"] else None

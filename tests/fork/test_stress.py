@@ -51,11 +51,20 @@ def test_btc_crash_replay_tracks_the_model(simulate, replay_on_fork):
 def test_ape_fork_provider_path_replays_to_rounding(simulate, node_a):
     """The issue's path: Ape's own fork provider (custom network `tripod-node-a` in ape-config.yaml,
     ape-foundry forking node A, upstream given per connection) runs the same replay to rounding."""
+    from sim.chain.node import rpc
     from sim.chain.replay import APE_FORK, replay
 
+    pin = int(rpc(node_a.uri, "eth_blockNumber"), 16)  # the block pin, as TRIPOD_FORK_BLOCK on mainnet
+    seen = {}
+
+    def head(result):
+        from ape import chain
+        seen["chain_id"], seen["fork_head"] = chain.chain_id, chain.blocks.head.number
+
     res = replay(simulate("btc-crash"), steps=6, network=APE_FORK, upstream=node_a.uri, base=node_a.base_state,
-                 write=False)
+                 block=pin, write=False, keep_connected=head)
     assert res.summary["network"].startswith(APE_FORK) and res.summary["base_state"] is True
+    assert f"block {pin}" in res.summary["network"] and seen["fork_head"] > pin
     assert_rounding_only(res)
     assert res.summary["reverts"] == []
 
