@@ -17,10 +17,13 @@ def _progress_wanted() -> bool:
 def cmd_run(args) -> int:
     from sim.runner import resolve_scenario, run
 
-    path = resolve_scenario(args.scenario)
-    result = run(path, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted(),
-                 record="all" if args.all_columns else "trajectory")
-    out = Path(args.out) if args.out else Path("out") / result.scenario.name
+    from sim.config import load_scenario
+
+    sc = load_scenario(resolve_scenario(args.scenario))
+    out = Path(args.out) if args.out else Path("out") / sc.name
+    # trajectories stream into `out` while the engine runs; only a finished run is renamed into place
+    result = run(sc, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted(),
+                 record="all" if args.all_columns else "trajectory", stream_to=out)
     result.write(out)
     m = result.metrics
     print(f"{result.scenario.name}: {m['runs']} runs x {m['horizon_hours']:.0f} h, seed {result.manifest['seed']}, "

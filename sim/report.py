@@ -9,6 +9,9 @@ import json
 import numpy as np
 
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+# the time series the report draws (a streamed run keeps these, and the metrics', in memory)
+REPORT_SERIES = ("peg_price", "backing_ratio", "reserve_fund_usd", "supply", "hyb_price", "btc_usd",
+                 "funding_rate_8h_btc")
 
 
 def _png(fig) -> str:

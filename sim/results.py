@@ -7,6 +7,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -85,19 +86,28 @@ def atomic_write_parquet(path: Path, frame) -> None:
 
 @dataclass
 class Result:
-    """One simulation: its scenario, trajectories, metrics and provenance."""
+    """One simulation: its scenario, trajectories, metrics and provenance.
+
+    `stream` is set when the trajectories were written to Parquet during the run (`run(stream_to=...)`):
+    then `trajectory` holds only the series the metrics and the report need, and `frame` reads the file.
+    """
 
     scenario: object
     trajectory: object
     metrics: dict
     manifest: dict
+    stream: object = None
     _frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def frame(self) -> pd.DataFrame:
-        """One row per run x timestep."""
+        """One row per run x timestep (run-major from memory; as written, (timestep, run), from a stream)."""
         if self._frame is None:
-            self._frame = self.trajectory.to_frame()
+            if self.stream is not None:
+                path = self.stream.path if self.stream.path.exists() else self.stream.tmp
+                self._frame = pd.read_parquet(path)
+            else:
+                self._frame = self.trajectory.to_frame()
         return self._frame
 
     def write(self, out_dir: str | Path, report: bool = True) -> Path:
@@ -105,11 +115,18 @@ class Result:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_parquet(out / "trajectories.parquet", self.trajectory.column_chunks())
-        atomic_write(out / "metrics.json", dump_json(self.metrics))
-        atomic_write(out / "scenario.json", self.scenario.model_dump_json(indent=2) + "\n")
-        if report:
-            atomic_write(out / "report.html", render(self.trajectory, self.metrics, self.manifest, self.scenario))
+        target = out / "trajectories.parquet"
+        # The Parquet encoder runs without the GIL, so the report is drawn meanwhile on this thread.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            if self.stream is not None:
+                parquet = pool.submit(self.stream.commit, target)
+            else:
+                parquet = pool.submit(atomic_write_parquet, target, self.trajectory.row_blocks())
+            atomic_write(out / "metrics.json", dump_json(self.metrics))
+            atomic_write(out / "scenario.json", self.scenario.model_dump_json(indent=2) + "\n")
+            if report:
+                atomic_write(out / "report.html", render(self.trajectory, self.metrics, self.manifest, self.scenario))
+            parquet.result()
         # the manifest goes last: its presence says the directory is complete
         atomic_write(out / "manifest.json", dump_json(self.manifest))
         return out

@@ -58,11 +58,15 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
 
 
 def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, engine: str = "batch",
-        progress: bool = False, record: str = "all") -> Result:
+        progress: bool = False, record: str = "all", stream_to: str | Path | None = None) -> Result:
     """Simulate `runs` runs of a scenario from `seed` and compute its risk figures.
 
     record="all" keeps every state variable's time series; "trajectory" the documented core columns
     (`trajectory_columns`, what `tripod run` writes); "metrics" only the series the metrics need.
+
+    stream_to: a directory; the batch engine then writes the recorded columns to a Parquet file there
+    while it runs (`sim.streaming`), keeping in memory only what the metrics and report need.
+    `Result.write` into that directory just renames the finished file.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(resolve_scenario(scenario))
     overrides = {k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None}
@@ -77,10 +81,26 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     paths = build_market(sc, sc.runs, sc.seed)
     params = make_params(sc)
     genesis = genesis_state(sc, paths.inputs(0, 0))
-    recorded = {"all": None, "trajectory": trajectory_columns(genesis), "metrics": METRIC_SERIES}
+    recorded = {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": METRIC_SERIES}
     if record not in recorded:
         raise ValueError(f"record must be one of {sorted(recorded)}")
-    traj = run_engine(engine, params, genesis, paths, progress=progress, record=recorded[record])
+    stream = None
+    if stream_to is not None and engine == "batch":
+        from sim.engines.batch import run_batch
+        from sim.report import REPORT_SERIES
+        from sim.streaming import TrajectoryStream
+
+        stream = TrajectoryStream(Path(stream_to) / "trajectories.parquet", recorded[record], paths.runs,
+                                  paths.step_hours)
+        keep = tuple(dict.fromkeys(METRIC_SERIES + REPORT_SERIES))
+        try:
+            traj = run_batch(params, genesis, paths, progress=progress, record=keep, observer=stream)
+            stream.close()
+        except BaseException:
+            stream.abort()
+            raise
+    else:
+        traj = run_engine(engine, params, genesis, paths, progress=progress, record=recorded[record])
     metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final,
                               genesis=genesis)
     manifest = {
@@ -97,4 +117,4 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
         "started_utc": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(time.time() - started, 3),
     }
-    return Result(scenario=sc, trajectory=traj, metrics=metrics, manifest=manifest)
+    return Result(scenario=sc, trajectory=traj, metrics=metrics, manifest=manifest, stream=stream)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sim.arrays import transpose
+from sim.streaming import BLOCK_STEPS, row_block
 
 
 @dataclass
@@ -29,21 +30,24 @@ class Trajectory:
         return pd.DataFrame(self.columns())
 
     def columns(self) -> dict[str, np.ndarray]:
-        """The frame's columns as numpy arrays (what the Parquet writer takes without a pandas copy)."""
-        return next(self.column_chunks(max(1, len(self.runs))))
+        """The frame's columns as numpy arrays, run-major (each run's steps together)."""
+        T1, R = self.steps + 1, len(self.runs)
+        cols = {
+            "run": np.repeat(self.runs, T1).astype(np.int64),
+            "timestep": np.tile(np.arange(T1), R).astype(np.int64),
+            "hour": np.tile(np.arange(T1) * self.step_hours, R),
+        }
+        for k, v in self.data.items():
+            if k != "step":
+                cols[k] = transpose(v).reshape(-1)
+        return cols
 
-    def column_chunks(self, runs_per_chunk: int = 32):
-        """The frame's columns a block of runs at a time, in run-major order: a streaming writer holds
-        one block, not a second copy of every trajectory."""
-        T1, n = self.steps + 1, runs_per_chunk
-        for r0 in range(0, len(self.runs), n):
-            runs = self.runs[r0:r0 + n]
-            cols = {
-                "run": np.repeat(runs, T1).astype(np.int64),
-                "timestep": np.tile(np.arange(T1), len(runs)).astype(np.int64),
-                "hour": np.tile(np.arange(T1) * self.step_hours, len(runs)),
-            }
-            for k, v in self.data.items():
-                if k != "step":
-                    cols[k] = transpose(v[:, r0:r0 + n]).reshape(-1)
-            yield cols
+    def row_blocks(self, block_steps: int = BLOCK_STEPS):
+        """The rows a block of steps at a time, in (timestep, run) order: the layout of
+        trajectories.parquet, the same as `sim.streaming.TrajectoryStream` writes during a run.
+        No copy: each block's columns are views of the recorded arrays."""
+        T1 = self.steps + 1
+        for t0 in range(0, T1, block_steps):
+            n = min(block_steps, T1 - t0)
+            yield row_block(self.runs, t0, n, self.step_hours,
+                            {k: v[t0:t0 + n] for k, v in self.data.items() if k != "step"})
