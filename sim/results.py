@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
 
 VERSIONED_PACKAGES = ("tripod", "numpy", "pandas", "pydantic", "cadCAD", "pyarrow", "matplotlib")
 
@@ -97,14 +96,16 @@ class Result:
     metrics: dict
     manifest: dict
     stream: object = None
-    _frame: pd.DataFrame | None = field(default=None, repr=False)
+    _frame: "pd.DataFrame | None" = field(default=None, repr=False)
 
     @property
-    def frame(self) -> pd.DataFrame:
+    def frame(self) -> "pd.DataFrame":
         """One row per run x timestep (run-major from memory; as written, (timestep, run), from a stream)."""
         if self._frame is None:
             if self.stream is not None:
                 path = self.stream.path if self.stream.path.exists() else self.stream.tmp
+                import pandas as pd
+
                 self._frame = pd.read_parquet(path)
             else:
                 self._frame = self.trajectory.to_frame()

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from sim.arrays import transpose
 from sim.streaming import BLOCK_STEPS, row_block
@@ -25,8 +24,10 @@ class Trajectory:
     def steps(self) -> int:
         return next(iter(self.data.values())).shape[0] - 1
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> "pd.DataFrame":
         """One row per run x timestep, run-major (already in (run, timestep) order)."""
+        import pandas as pd  # lazily: `tripod run` never needs it, and it costs a third of a second to import
+
         return pd.DataFrame(self.columns())
 
     def columns(self) -> dict[str, np.ndarray]:

@@ -14,21 +14,33 @@ from sim.config import StochasticMarket
 HOURS_PER_YEAR = 8760.0
 
 
-def draw_shocks(seed: int, runs: np.ndarray, steps: int) -> dict[str, np.ndarray]:
-    """Standard shocks of shape (steps, R); one generator per (seed, run)."""
-    names = ("u_regime", "z_btc", "z_xau", "n_btc_jump", "z_btc_jump", "n_xau_jump", "z_xau_jump",
-             "z_fund_btc", "z_fund_xau", "z_tbill", "z_flow")
-    # drawn run-major (each run's draws contiguous), then turned to (steps, R) in cache-sized blocks:
-    # writing straight into columns of a (steps, R) array costs a cache miss per number
-    by_run = np.empty((len(names), len(runs), steps))
-    for j, run in enumerate(runs):
-        rng = np.random.default_rng([seed, int(run)])
-        for i, k in enumerate(names):
-            if k == "u_regime" or k.startswith("n_"):
-                by_run[i, j] = rng.random(steps)  # n_*: turned into jump counts once rates are known
-            else:
-                by_run[i, j] = rng.standard_normal(steps)
-    return {k: transpose(by_run[i]) for i, k in enumerate(names)}
+SHOCKS = ("u_regime", "z_btc", "z_xau", "n_btc_jump", "z_btc_jump", "n_xau_jump", "z_xau_jump",
+          "z_fund_btc", "z_fund_xau", "z_tbill", "z_flow")
+
+
+class Shocks:
+    """Standard shocks of shape (steps, R), drawn one kind at a time, in the order of SHOCKS.
+
+    Each run has its own generator `default_rng([seed, run])` and draws `steps` numbers of every kind
+    in that order, so run k's numbers do not depend on the batch. Drawing kind by kind (for all runs)
+    rather than run by run keeps one kind in memory at a time: at 2,500 runs x a year of hours, all
+    eleven at once were 1.9 GB, and fresh memory is not free (see benchmarks/README.md).
+    """
+
+    def __init__(self, seed: int, runs: np.ndarray, steps: int):
+        self._rngs = [np.random.default_rng([seed, int(run)]) for run in runs]
+        self._steps = steps
+        self._next = 0
+
+    def draw(self, kind: str) -> np.ndarray:
+        if SHOCKS[self._next] != kind:
+            raise RuntimeError(f"shock {kind!r} drawn out of order (next is {SHOCKS[self._next]!r})")
+        self._next += 1
+        uniform = kind == "u_regime" or kind.startswith("n_")  # n_*: jump counts, once rates are known
+        by_run = np.empty((len(self._rngs), self._steps))
+        for j, rng in enumerate(self._rngs):
+            by_run[j] = rng.random(self._steps) if uniform else rng.standard_normal(self._steps)
+        return transpose(by_run)
 
 
 def _poisson_from_uniform(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -38,14 +50,14 @@ def _poisson_from_uniform(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return np.where(u < p0, 0.0, np.where(u < p0 + p1, 1.0, 2.0))
 
 
-def generate(m: StochasticMarket, seed: int, runs: np.ndarray, steps: int, step_hours: float,
-             shocks: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def generate(m: StochasticMarket, seed: int, runs: np.ndarray, steps: int, step_hours: float) -> dict[str, np.ndarray]:
     """Paths of shape (steps + 1, R); row 0 is the starting point.
 
     Only what feeds back on itself is a loop over time (the regime chain, funding clipped to its
     bounds, the T-bill yield, pool depth); everything else is one array operation over (steps, R).
+    Intermediate arrays are dropped as soon as they are used (`del`): each is steps x R floats.
     """
-    s = shocks if shocks is not None else draw_shocks(seed, runs, steps)
+    shocks = Shocks(seed, runs, steps)
     R = len(runs)
     dt_y = step_hours / HOURS_PER_YEAR
     dt_d = step_hours / 24.0
@@ -62,22 +74,29 @@ def generate(m: StochasticMarket, seed: int, runs: np.ndarray, steps: int, step_
     stress[0] = 1.0 if m.start_in_stress else 0.0
     p_up = min(1.0, m.p_calm_to_stress_per_hour * step_hours)
     p_down = min(1.0, m.p_stress_to_calm_per_hour * step_hours)
+    u = shocks.draw("u_regime")
     for t in range(steps):
-        u = s["u_regime"][t]
-        stress[t + 1] = np.where(stress[t] > 0, np.where(u < p_down, 0.0, 1.0), np.where(u < p_up, 1.0, 0.0))
+        stress[t + 1] = np.where(stress[t] > 0, np.where(u[t] < p_down, 0.0, 1.0), np.where(u[t] < p_up, 1.0, 0.0))
+    del u
     st = stress[1:]  # the regime each step's moves are drawn in
 
     # correlated log returns with jumps
-    vb, vx = regime_param("btc_vol_annual", st), regime_param("xau_vol_annual", st)
+    zb = shocks.draw("z_btc")
     rho = regime_param("btc_xau_correlation", st)
-    zb = s["z_btc"]
-    zx = rho * zb + np.sqrt(1 - rho**2) * s["z_xau"]
-    nb = _poisson_from_uniform(s["n_btc_jump"], regime_param("btc_jump_rate_per_year", st) * dt_y)
-    nx = _poisson_from_uniform(s["n_xau_jump"], regime_param("xau_jump_rate_per_year", st) * dt_y)
-    jb = nb * regime_param("btc_jump_mean", st) + np.sqrt(nb) * regime_param("btc_jump_std", st) * s["z_btc_jump"]
-    jx = nx * regime_param("xau_jump_mean", st) + np.sqrt(nx) * regime_param("xau_jump_std", st) * s["z_xau_jump"]
+    zx = rho * zb + np.sqrt(1 - rho**2) * shocks.draw("z_xau")
+    del rho
+    nb = _poisson_from_uniform(shocks.draw("n_btc_jump"), regime_param("btc_jump_rate_per_year", st) * dt_y)
+    jb = nb * regime_param("btc_jump_mean", st) + np.sqrt(nb) * regime_param("btc_jump_std", st) * shocks.draw("z_btc_jump")
+    del nb
+    vb = regime_param("btc_vol_annual", st)
     rb = (regime_param("btc_drift_annual", st) - 0.5 * vb**2) * dt_y + vb * np.sqrt(dt_y) * zb + jb
+    del vb, zb, jb
+    nx = _poisson_from_uniform(shocks.draw("n_xau_jump"), regime_param("xau_jump_rate_per_year", st) * dt_y)
+    jx = nx * regime_param("xau_jump_mean", st) + np.sqrt(nx) * regime_param("xau_jump_std", st) * shocks.draw("z_xau_jump")
+    del nx
+    vx = regime_param("xau_vol_annual", st)
     rx = (regime_param("xau_drift_annual", st) - 0.5 * vx**2) * dt_y + vx * np.sqrt(dt_y) * zx + jx
+    del vx, zx, jx
     for key, start, r in (("btc_usd", m.btc_usd_start, rb), ("xau_usd", m.xau_usd_start, rx)):
         log_p = out[key]
         log_p[0] = np.log(start)
@@ -92,17 +111,20 @@ def generate(m: StochasticMarket, seed: int, runs: np.ndarray, steps: int, step_
         f[0] = regime_param(mean_name, stress[0]) * np.ones(R)
         mean = regime_param(mean_name, st)
         k = min(1.0, fp.mean_reversion_per_day * dt_d)
-        noise = fp.vol_8h_per_sqrt_day * np.sqrt(dt_d) * s[key.replace("funding_rate_8h", "z_fund")]
+        noise = fp.vol_8h_per_sqrt_day * np.sqrt(dt_d) * shocks.draw(key.replace("funding_rate_8h", "z_fund"))
         beta_r = fp.price_beta_8h * r
         for t in range(steps):
             f[t + 1] = np.clip(f[t] + k * (mean[t] - f[t]) + noise[t] + beta_r[t], fp.floor_8h, fp.cap_8h)
+        del mean, noise, beta_r
+    del rb, rx, r
 
     tb = m.tbill
     y = out["tbill_yield"]
     y[0] = m.tbill_yield_start
-    noise = tb.vol_per_sqrt_year * np.sqrt(dt_y) * s["z_tbill"]
+    noise = tb.vol_per_sqrt_year * np.sqrt(dt_y) * shocks.draw("z_tbill")
     for t in range(steps):
         y[t + 1] = y[t] + tb.mean_reversion_per_year * (tb.long_run_yield - y[t]) * dt_y + noise[t]
+    del noise
 
     # LPs pull or return liquidity over about half a day.
     depth = out["pool_depth"]
@@ -111,7 +133,8 @@ def generate(m: StochasticMarket, seed: int, runs: np.ndarray, steps: int, step_
     k = min(1.0, step_hours / 12.0)
     for t in range(steps):
         depth[t + 1] = depth[t] + k * (target[t] - depth[t])
+    del target
 
     out["flow_noise"][0] = 0.0
-    out["flow_noise"][1:] = s["z_flow"]
+    out["flow_noise"][1:] = shocks.draw("z_flow")
     return out

@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from sim.config import HistoricalMarket, ScenarioError
 
@@ -28,6 +27,8 @@ def load_series(name: str) -> pd.Series:
         "tbill_yield_pct": ("tbill_3m_daily.csv", "yield_pct"),
     }
     fname, col = files[name]
+    import pandas as pd  # lazily: only historical scenarios need it
+
     df = pd.read_csv(DATA_DIR / fname, parse_dates=["date"])
     return df.set_index("date")[col].astype(float)
 
@@ -53,6 +54,8 @@ def generate(h: HistoricalMarket, runs: np.ndarray, steps: int, step_hours: floa
                             f"shipped {name} data ({lo}..{hi})")
     if problems:
         raise ScenarioError("market.historical", problems)
+
+    import pandas as pd
 
     start = pd.Timestamp(h.start_date)
     hours = np.arange(steps + 1) * step_hours

@@ -20,9 +20,8 @@ def _swap(p, s, amount, sell_husd, sqrt_limit=None):
     if not np.any(amount > 0):  # nobody trades this step: skip the pool maths (it would return zeros)
         zero = np.zeros_like(s["pool_sqrt_price"])
         return zero, zero
-    lim = np.where(sell_husd, 0.0, np.inf) if sqrt_limit is None else sqrt_limit
     out, sp, _fee, used = amm.swap_exact_in(s["pool_sqrt_price"], np.maximum(amount, 0.0), sell_husd, p["curve"],
-                                            s["pool_depth"], p["pool_fee"], sqrt_limit=lim)
+                                            s["pool_depth"], p["pool_fee"], sqrt_limit=sqrt_limit)
     s["pool_sqrt_price"] = sp
     return out, used
 
