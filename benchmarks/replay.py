@@ -47,6 +47,10 @@ def main() -> None:
         print(f"  {f:16s} max |chain - sim| {v['max_abs']:.6g} (rel {v['max_rel']:.3g}) at step {v['step']}")
     pm = s["pool_maths"]
     print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
+    tr = s["trades"]
+    if tr.get("replayed"):
+        print(f"  model pool trades one by one: {tr['count']} (vs pool maths on the chain's curve: max rel "
+              f"{tr['maths_max_rel']:.3g}); closing swap to the model's price at most {tr['closing_swap_max_usdc']:.6g} USDC")
     bad = [f"{f} from step {v['first_step']}" for f, v in s["rounding"].items() if not v["ok"]]
     print("  rounding only: " + ("yes, every field at every step" if not bad else "NO: " + ", ".join(bad)))
 

@@ -45,6 +45,7 @@ contract ReplayStepper {
 
     event CallFailed(uint256 indexed index, bytes reason);
     event Moved(address indexed pool, int256 amount0, int256 amount1, uint160 sqrtBefore, uint160 sqrtAfter);
+    event Traded(address indexed pool, int256 amount0, int256 amount1, uint160 sqrtBefore, uint160 sqrtAfter);
 
     error NotOwner();
     error UnauthorizedCallback(address caller);
@@ -86,6 +87,17 @@ contract ReplayStepper {
         uint256 bal = IERC20(token).balanceOf(custodian);
         if (target > bal) IERC20(token).safeTransfer(custodian, target - bal);
         else if (bal > target) ICustodian(custodian).moveCollateral(token, address(this), bal - target);
+    }
+
+    /// @notice One exact-input trade (an agent's pool trade in the model): `amountIn` of the input token,
+    /// stopping at `sqrtLimitX96` if the price gets there first; paid from here.
+    function swapExactIn(IV3Pool pool, bool zeroForOne, uint256 amountIn, uint160 sqrtLimitX96) external onlyOwnerOrSelf {
+        (uint160 before,,,,,,) = pool.slot0();
+        _activePool = address(pool);
+        (int256 a0, int256 a1) = pool.swap(address(this), zeroForOne, int256(amountIn), sqrtLimitX96, "");
+        _activePool = address(0);
+        (uint160 afterP,,,,,,) = pool.slot0();
+        emit Traded(address(pool), a0, a1, before, afterP);
     }
 
     /// @notice Swap until the pool's price reaches `sqrtTargetX96` (or liquidity runs out), paying from here.

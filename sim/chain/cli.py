@@ -35,6 +35,11 @@ def cmd_replay(args) -> int:
         print(f"  {f:16s} max |chain - sim| {v['max_abs']:.6g} (rel {v['max_rel']:.3g}) at step {v['step']}")
     pm = s["pool_maths"]
     print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
+    tr = s.get("trades", {})
+    if tr.get("replayed"):
+        print(f"  model pool trades sent one by one: {tr['count']}, proceeds vs pool maths on the chain's curve max rel "
+              f"{tr['maths_max_rel']:.3g}, vs the model's trades (its exact curve) {tr['out_max_rel']:.3g}; "
+              f"closing swap to the model's price at most {tr['closing_swap_max_usdc']:.6g} USDC")
     bs = s.get("backstop", {})
     if bs.get("sales"):
         print(f"  backstop HYB sales: {bs['sales']}, USDC raised chain {bs['usdc_chain']:,.2f} vs model "

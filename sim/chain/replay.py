@@ -42,6 +42,7 @@ from sim.chain.node import ROOT, AnvilNode, NodeError
 FIELDS = ("supply", "pool_price", "reserve_fund", "backing", "hyb_price", "psm_usdc", "mint_cap_used", "redeem_cap_used",
           "mint_paused")
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
+MIN_SQRT_X96, MAX_SQRT_X96 = 4295128740, 1461446703485210103287273052203988822378723970341  # Uniswap's bounds, +-1
 ROUNDING_CLAMP_WAD = 10**14  # a PSM amount is trimmed to fit the chain only when the excess is base-unit rounding ($1e-4)
 FORK = "fork"
 # Ape's own fork provider over node A: the custom network `tripod-node-a` (ape-config.yaml) forked by
@@ -472,7 +473,7 @@ class _Chain:
         for ev in receipt.decode_logs(self.stepper.CallFailed):
             i = int(ev.index)
             self.reverts.append({"step": self.step, "action": calls[i][0], "reason": self._decode(bytes(ev.reason))})
-        self.last_receipt = receipt
+        self.last_receipt, self.last_calls = receipt, calls
         return receipt
 
     def _decode(self, data: bytes) -> str:
@@ -623,6 +624,53 @@ class _Chain:
         if sold > DUST_USD:
             self.add("backstop recapitalize", self.p.backstop, "recapitalize", U.to_units(sold, 18), 0)
 
+    def pool_trades(self, trades: list[dict]):
+        """The model's pool trades of this step, each an exact-input swap with the model's price limit."""
+        S = self.stepper
+        for t in self._sendable(trades):
+            zero_for_one = t["sell_husd"] == self.husd0  # HUSD in: token0 -> token1 when HUSD is token0
+            # what the model's trade consumed, stopping at the price where the model's trade ended: the chain's
+            # price path follows the model's trade by trade (and a trade that emptied the model's curve cannot
+            # run the real pool's tick search down to Uniswap's bound)
+            lim = U.sqrt_x96_from_sim(t["sqrt_after"], self.husd0)
+            self.add(f"pool trade {t['label']}", S, "swapExactIn", self.pool, zero_for_one, t["units"], lim)
+
+    @staticmethod
+    def _sendable(trades: list[dict]) -> list[dict]:
+        out = []
+        for t in trades:
+            units = U.to_units(t["used"], 18 if t["sell_husd"] else 6)
+            if units and t["sqrt_after"] != t["sqrt_before"]:
+                out.append({**t, "units": units})
+        return out
+
+    def trade_outcomes(self, receipt, trades: list[dict]) -> dict:
+        """Each trade's proceeds on chain vs in the model (same order; refused trades are in the reverts)."""
+        out = {"trades": 0, "trade_out_max_rel": 0.0, "trade_maths_max_rel": 0.0}
+        if receipt is None or not trades:
+            return out
+        from sim.model import amm
+
+        failed = {int(ev.index) for ev in receipt.decode_logs(self.stepper.CallFailed)}
+        idx = [i for i, (a, _t, _d) in enumerate(self.last_calls) if a.startswith("pool trade ")]
+        ok = [t for i, t in zip(idx, self._sendable(trades)) if i not in failed]
+        evs = [ev for ev in receipt.decode_logs(self.stepper.Traded) if ev.pool.lower() == self.pool.address.lower()]
+        maths, model = 0.0, 0.0
+        for t, ev in zip(ok, evs):
+            a0, a1 = int(ev.amount0), int(ev.amount1)
+            husd_raw, usdc_raw = (a0, a1) if self.husd0 else (a1, a0)
+            got = U.from_units(-usdc_raw, 6) if t["sell_husd"] else U.from_units(-husd_raw, 18)
+            s0 = U.sim_sqrt_from_x96(int(ev.sqrtBefore), self.husd0)
+            amount_in = U.from_units(t["units"], 18 if t["sell_husd"] else 6)
+            m_out, *_ = amm.swap_exact_in(s0, amount_in, t["sell_husd"], self.ref_curve, depth=self.depth,
+                                          fee=self.fee_fraction, sqrt_limit=t["sqrt_after"])
+            if float(m_out) > 1.0:
+                maths = max(maths, abs(got - float(m_out)) / float(m_out))
+            if t["out"] > 1.0:
+                model = max(model, abs(got - t["out"]) / t["out"])
+        out.update(trades=len(evs), trade_out_max_rel=model, trade_maths_max_rel=maths)
+        return out
+
     def backstop_raised(self, receipt) -> float:
         """USDC the backstop's sale raised on chain this step (its Recapitalized event)."""
         if receipt is None:
@@ -756,7 +804,8 @@ def _sim_fields(row) -> dict:
 
 def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps: int | None = None,
            write: bool = True, progress=None, keep_connected=None, upstream: str | None = None,
-           base: dict | None = None, fork: str | None = None, block: int | None = None) -> ReplayResult:
+           base: dict | None = None, fork: str | None = None, block: int | None = None,
+           trades: bool = True) -> ReplayResult:
     """Replay run `run` of `run_dir` on `network` (`fork`: node A + a fork of it, started and stopped
     here; or an Ape network choice such as `ethereum:local:foundry`). Writes chain_replay.parquet and
     chain_replay.json into `run_dir` (atomically) unless `write=False`.
@@ -765,13 +814,19 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
     stepper is funded by impersonating node A's whale). `upstream`/`base`: a node A already running and
     its base-state addresses (only the fork is started). `fork`: a fork of node A already running
     (nothing is started): the replay runs between `chain.snapshot()` and `chain.restore()`, so one fork
-    serves many scenarios.
+    serves many scenarios. `trades`: send the model's pool trades one by one (`sim.chain.trades`), the
+    closing swap to the model's price then carries only what the model did not record per trade.
 
     `keep_connected(result)` is called while still connected, with `result.chain` holding the
     deployed contracts (the stress tests assert on chain state there).
     """
     run_dir = Path(run_dir).resolve()
     sc, d = load_run(run_dir, run, steps)
+    per_trade = None
+    if trades:
+        from sim.chain.trades import pool_trades
+
+        per_trade = pool_trades(sc, run, d["pool_sqrt_price"].to_numpy(float))
     if fork is not None and base is None:
         raise ReplayError("replay on a running fork needs node A's base-state addresses (base=...)")
     t0 = time.perf_counter()
@@ -782,7 +837,7 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
         snap = chain.snapshot() if fork is not None else None
         try:
             try:
-                result = _replay_connected(sc, d, node, progress, conn["base"])
+                result = _replay_connected(sc, d, node, progress, conn["base"], per_trade)
             except ReplayNodeError:
                 raise
             except Exception as err:  # noqa: BLE001
@@ -803,7 +858,7 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
     return result
 
 
-def _replay_connected(sc, d, node, progress, base=None) -> ReplayResult:
+def _replay_connected(sc, d, node, progress, base=None, per_trade=None) -> ReplayResult:
     import pandas as pd
 
     from ape import chain
@@ -835,9 +890,12 @@ def _replay_connected(sc, d, node, progress, base=None) -> ReplayResult:
             c.sync_custody(row)
             c.reserve_flow(prev, row)
             c.set_depth(float(row.pool_depth))
+            if per_trade is not None:
+                c.pool_trades(per_trade[k])
             c.move_pool(float(row.pool_sqrt_price))
         receipt = c.flush()
         swap = c.swap_amounts(receipt) if k > 0 else c.swap_amounts(None)
+        swap.update(c.trade_outcomes(receipt, per_trade[k] if per_trade is not None and k > 0 else []))
         swap["backstop_usdc_chain"] = c.backstop_raised(receipt) if k > 0 else 0.0
         swap["backstop_usdc_model"] = float(row.cum_backstop_in) - float(rows[k - 1].cum_backstop_in) if k > 0 else 0.0
         got = c.read(ts // 3600)
@@ -860,6 +918,7 @@ def _replay_connected(sc, d, node, progress, base=None) -> ReplayResult:
         "divergence": divergence(frame),
         "pool_maths": pool_maths_divergence(frame),
         "backstop": backstop_divergence(frame),
+        "trades": trades_summary(frame) if per_trade is not None else {"replayed": False},
         "rounding": rounding_check(frame),
         "reverts": c.reverts,
         "revert_count": len(c.reverts),
@@ -869,9 +928,10 @@ def _replay_connected(sc, d, node, progress, base=None) -> ReplayResult:
             "custody balances are synced to the model's sleeves by treasury transfers (moveCollateral out, inventory in), netted per step",
             "replayed per step: oracle rounds, hedge reports, PSM swaps, Minter mint/redeem, staker rewards into sHUSD, "
             "backstop HYB sales (proceeds to custody), HYB pool to the model's price, reserve deposits/payouts, "
-            "guardian mint pause (admin unpause), pool depth, one swap to the model's pool price",
-            "not separate transactions: retail/institutional/looper/liquidation trades on the pool (the model does not "
-            "record them per trade; the one swap carries their net)",
+            "guardian mint pause (admin unpause), pool depth, the model's pool trades one by one (retail, institutions, "
+            "loopers, liquidations, arbitrage legs: exact-input swaps with the model's limits), then a closing swap "
+            "to the model's price",
+            "not separate transactions: treasury companies' HUSD sales (the closing swap carries them)",
         ],
     }
     return ReplayResult(frame=frame, summary=summary, reverts=c.reverts, chain={"protocol": c.p, "replay": c})
@@ -948,6 +1008,17 @@ def pool_maths_divergence(frame) -> dict:
         out[tok] = {"max_abs": float(a.max()) if a.size else 0.0,
                     "max_rel": float(rel[moved].max()) if moved.any() else 0.0}
     return out
+
+
+def trades_summary(frame) -> dict:
+    """The model's pool trades sent one by one: how many, their proceeds vs the model's, and what the
+    closing swap to the model's price still had to move (treasury companies' sales, rounding)."""
+    return {"replayed": True, "count": int(frame["trades"].sum()),
+            # vs the simulator's pool maths on the chain's own (tick-snapped) curve: rounding
+            "maths_max_rel": float(frame["trade_maths_max_rel"].max()) if len(frame) else 0.0,
+            # vs the trade the model recorded on its exact curve: the range bounds' snapping to ticks
+            "out_max_rel": float(frame["trade_out_max_rel"].max()) if len(frame) else 0.0,
+            "closing_swap_max_usdc": float(frame["pool_usdc_chain"].abs().max()) if len(frame) else 0.0}
 
 
 def backstop_divergence(frame) -> dict:

@@ -68,3 +68,26 @@ def test_load_run__directory_without_every_column__simulates_the_run_again(tmp_p
     sc, d = load_run(tmp_path, run=1, steps=24)
     assert NEEDED_COLUMNS <= set(d.columns) and len(d) == 25 and sc.seed == 5
     assert "simulated again" in d.attrs["resimulated"]
+
+
+def test_pool_trades__recorded_trade_by_trade__end_where_the_model_ends_each_step():
+    """`sim.chain.trades.pool_trades` re-simulates a run with a recorder around the trading block's
+    swap helper: each step's last trade ends at the step's pool price (no treasury companies here),
+    and the helper is restored afterwards."""
+    from sim.chain.trades import pool_trades
+    from sim.config import load_scenario
+    from sim.model.parts import trading
+    from sim.runner import resolve_scenario, run
+
+    sc = load_scenario(resolve_scenario("btc-crash")).with_overrides(runs=1, seed=2)
+    swap = trading._swap
+    res = run(sc, runs=1, record="all")
+    sqrt = res.frame.sort_values("hour")["pool_sqrt_price"].to_numpy(float)
+    tr = pool_trades(sc, 0, sqrt)
+    assert trading._swap is swap
+    assert tr is not None and len(tr) == len(sqrt) and tr[0] == []
+    labels = {t["label"] for step in tr for t in step}
+    assert {"retail", "looper", "arbitrage buy"} <= labels, labels
+    ends = [(k, step[-1]["sqrt_after"]) for k, step in enumerate(tr) if step]
+    assert len(ends) > 100
+    assert all(abs(s - sqrt[k]) < 1e-12 for k, s in ends)
