@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/fork_node.py [--port N] [--chain-id N] [--out deployments/node-a.json]
 
-Node A runs `node_modules/.bin/anvil` on a free port (or --port) with chain id 7357 (not 31337) and
+Node A runs npm's anvil (`sim.chain.node.ANVIL`) on a free port (or --port) with chain id 7357 (not 31337) and
 gets USDC, a T-bill fund token, WBTC- and PAXG-like tokens, USD feeds and the Uniswap v3 factory
 (`sim.chain.replay.deploy_base_state`, the project's own contract types). Fork it with
 `anvil --fork-url <uri>` (what `tripod replay --network fork` and tests/fork do), or point Ape's fork
