@@ -305,8 +305,9 @@ def test_looper_unwind_into_a_thin_pool_matches_the_pool_maths(simulate, replay_
 
 def test_sandwich_on_shusd_reward_vesting_earns_nothing(simulate, replay_on_fork):
     """An attacker stakes just before a reward batch and leaves just after: vesting means the batch is
-    not in the share price yet, and the cooldown pins what leaves, so the attacker takes nothing;
-    the honest staker gets the whole batch once it has vested."""
+    not in the share price yet, and the cooldown pins what leaves, so the attacker takes nothing but
+    the vesting of the seconds it held (none when both land in the same second); the honest staker
+    gets the rest of the batch once it has vested."""
 
     def check(res):
         from ape import chain
@@ -323,16 +324,19 @@ def test_sandwich_on_shusd_reward_vesting_earns_nothing(simulate, replay_on_fork
         p.husd.approve(p.shusd, 2**256 - 1, sender=attacker)
         p.husd.approve(p.shusd, 2**256 - 1, sender=admin)
         p.shusd.deposit(stake, attacker, sender=attacker)          # front-run
-        p.shusd.transferInRewards(reward, sender=admin)             # the reward batch
+        t_reward = p.shusd.transferInRewards(reward, sender=admin).timestamp  # the reward batch
         shares = int(p.shusd.balanceOf(attacker))
-        p.shusd.cooldownShares(shares, sender=attacker)             # back-run
+        t_exit = p.shusd.cooldownShares(shares, sender=attacker).timestamp  # back-run
         cooling = int(p.shusd.cooldowns(attacker).underlyingAmount)
         chain.mine(1, timestamp=chain.blocks.head.timestamp + 8 * 86_400)
         p.shusd.unstake(attacker, sender=attacker)
         honest = int(p.shusd.previewRedeem(p.shusd.balanceOf(S)))
         return {"cooling": cooling, "attacker_husd": int(p.husd.balanceOf(attacker)), "honest": honest,
-                "stake": stake, "reward": reward}
+                "stake": stake, "reward": reward,
+                "vested_while_held": reward * (t_exit - t_reward) // int(p.shusd.vestingPeriod())}
 
     _res, g = replay_on_fork(simulate("baseline"), steps=1, check=check)
-    assert g["cooling"] <= g["stake"] and g["attacker_husd"] <= g["stake"]
-    assert g["honest"] == pytest.approx(g["stake"] + g["reward"], rel=1e-9)
+    cap = g["stake"] + g["vested_while_held"]  # at most the part of the batch that vested while it held
+    assert g["cooling"] <= cap and g["attacker_husd"] <= cap, g
+    assert g["vested_while_held"] <= g["reward"] // 100  # a sandwich is seconds, not hours
+    assert g["honest"] == pytest.approx(g["stake"] + g["reward"] - (g["cooling"] - g["stake"]), rel=1e-9)
