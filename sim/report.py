@@ -16,7 +16,7 @@ REPORT_SERIES = ("peg_price", "backing_ratio", "reserve_fund_usd", "supply", "hy
 
 def _png(fig) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=90)  # layout is fixed at creation: "tight" would draw every figure twice
     import matplotlib.pyplot as plt
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
@@ -40,7 +40,7 @@ def fan_chart(hours, values, title, ylabel, hline=None):
     worst = np.array([worst_all[i * stride:(i + 1) * stride].min() for i in range(n_blocks)])
     hours, values = hours[::stride], values[::stride]
     q = np.quantile(values, FAN_QUANTILES, axis=1)
-    fig, ax = plt.subplots(figsize=(7.5, 3.0))
+    fig, ax = plt.subplots(figsize=(7.5, 3.0), layout="constrained")
     ax.fill_between(hours, q[0], q[4], alpha=0.2, color="C0", label="5-95 %")
     ax.fill_between(hours, q[1], q[3], alpha=0.35, color="C0", label="25-75 %")
     ax.plot(hours, q[2], color="C0", lw=1.2, label="median")
@@ -58,7 +58,7 @@ def losses_chart(losses: dict) -> str:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7.5, 2.8))
+    fig, ax = plt.subplots(figsize=(7.5, 2.8), layout="constrained")
     names, vals = list(losses), [losses[k] / 1e6 for k in losses]
     ax.bar(names, vals, color=["C3" if v > 0 else "C2" for v in vals])
     ax.axhline(0, color="k", lw=0.6)
