@@ -90,9 +90,14 @@ contract ReplayStepper {
     }
 
     /// @notice One exact-input trade (an agent's pool trade in the model): `amountIn` of the input token,
-    /// stopping at `sqrtLimitX96` if the price gets there first; paid from here.
+    /// stopping at `sqrtLimitX96` if the price gets there first; paid from here. A price already at or past
+    /// the limit is a no-op (the trade would not move it further), not a revert.
     function swapExactIn(IV3Pool pool, bool zeroForOne, uint256 amountIn, uint160 sqrtLimitX96) external onlyOwnerOrSelf {
         (uint160 before,,,,,,) = pool.slot0();
+        if (zeroForOne ? sqrtLimitX96 >= before : sqrtLimitX96 <= before) {
+            emit Traded(address(pool), 0, 0, before, before);
+            return;
+        }
         _activePool = address(pool);
         (int256 a0, int256 a1) = pool.swap(address(this), zeroForOne, int256(amountIn), sqrtLimitX96, "");
         _activePool = address(0);

@@ -883,7 +883,7 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
     its base-state addresses (only the fork is started). `fork`: a fork of node A already running
     (nothing is started): the replay runs between `chain.snapshot()` and `chain.restore()`, so one fork
     serves many scenarios. `trades`: send the model's pool trades one by one (`sim.chain.trades`), the
-    closing swap to the model's price then carries only what the model did not record per trade.
+    closing swap to the model's price then carries only rounding and the curve's tick snapping.
 
     `keep_connected(result)` is called while still connected, with `result.chain` holding the
     deployed contracts (the stress tests assert on chain state there).
@@ -997,9 +997,8 @@ def _replay_connected(sc, d, node, progress, base=None, per_trade=None) -> Repla
             "replayed per step: oracle rounds, hedge reports, PSM swaps, Minter mint/redeem, staker rewards into sHUSD, "
             "backstop HYB sales (proceeds to custody), HYB pool to the model's price, reserve deposits/payouts, "
             "guardian mint pause (admin unpause), pool depth, the model's pool trades one by one (retail, institutions, "
-            "loopers, liquidations, arbitrage legs: exact-input swaps with the model's limits), then a closing swap "
-            "to the model's price",
-            "not separate transactions: treasury companies' HUSD sales (the closing swap carries them)",
+            "loopers, liquidations, arbitrage legs, treasury companies' sales: exact-input swaps ending at the model's "
+            "post-trade price), then a closing swap to the model's price (rounding)",
         ],
     }
     return ReplayResult(frame=frame, summary=summary, reverts=c.reverts, chain={"protocol": c.p, "replay": c})

@@ -5,9 +5,9 @@ sales, institutional sales, looper lever/unwind, liquidators' sales, the arbitra
 `pool_trades(sc, run)` simulates run `run` again (same seed: randomness is keyed by (seed, run)) with
 a recorder around the trading block's one pool-swap helper (`sim.model.parts.trading._swap`), so the
 replay can send each trade as its own exact-input swap on the real pool, in the model's order and with
-the model's price limits. Nothing in `sim/model` changes: the helper is wrapped for the duration of the
-simulation and restored after. Treasury companies' HUSD sales (`sim.model.parts.dats`) call the pool
-maths directly and are not recorded: the replay's closing swap to the model's price carries them.
+the model's price limits. Treasury companies' HUSD sales (`sim.model.parts.dats`, which call the pool
+maths directly) are recorded through a stand-in for that module's `amm` that passes every call through.
+Nothing in `sim/model` changes: the wrappers live for the duration of the simulation and are restored.
 
 No Ape import: numpy and the simulator only.
 """
@@ -29,7 +29,8 @@ def _at(x, k: int):
 @contextmanager
 def _recording(run: int, steps: list):
     """Wrap trading._swap (and mark each step at its first agent) while simulating."""
-    from sim.model.parts import trading
+    from sim.model import amm
+    from sim.model.parts import dats, trading
 
     swap, first = trading._swap, trading._retail_and_institutions
     looper_calls = {"n": 0}
@@ -62,11 +63,34 @@ def _recording(run: int, steps: list):
             looper_calls["n"] += 1
         return out, used
 
-    trading._swap, trading._retail_and_institutions = recorded, step_marker
+    class _DatAmm:
+        """`sim.model.parts.dats.amm` for the simulation: records the HUSD-pool sales, passes all through."""
+
+        def __getattr__(self, name):
+            return getattr(amm, name)
+
+        @staticmethod
+        def swap_exact_in(sqrt_p, amount_in, zero_for_one, curve, depth=1.0, fee=None, **kw):
+            res = amm.swap_exact_in(sqrt_p, amount_in, zero_for_one, curve, depth,
+                                    amm.DEFAULT_FEE if fee is None else fee, **kw)
+            caller = sys._getframe(1)
+            p = caller.f_locals.get("p")
+            if (steps and caller.f_code.co_name == "_sell_holdings" and isinstance(p, dict) and curve is p.get("curve")
+                    and float(_at(amount_in, run)) > 0 and float(_at(res[3], run)) > 0):
+                steps[-1].append({
+                    "label": "treasury company", "sell_husd": bool(_at(zero_for_one, run)),
+                    "amount": float(_at(amount_in, run)), "limit": None, "used": float(_at(res[3], run)),
+                    "out": float(_at(res[0], run)), "sqrt_before": float(_at(sqrt_p, run)),
+                    "sqrt_after": float(_at(res[1], run)),
+                })
+            return res
+
+    dats_amm = dats.amm
+    trading._swap, trading._retail_and_institutions, dats.amm = recorded, step_marker, _DatAmm()
     try:
         yield
     finally:
-        trading._swap, trading._retail_and_institutions = swap, first
+        trading._swap, trading._retail_and_institutions, dats.amm = swap, first, dats_amm
 
 
 _CACHE: dict[tuple[str, int], tuple[list[list[dict]], "np.ndarray"]] = {}  # (scenario json, run) -> (trades, sqrt)
