@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-
-VERSIONED_PACKAGES = ("tripod", "numpy", "pandas", "pydantic", "cadCAD", "pyarrow", "matplotlib")
+VERSIONED_PACKAGES = ("tripod", "numpy", "numba", "pandas", "pydantic", "cadCAD", "pyarrow", "matplotlib")
 
 
 def package_versions() -> dict:

@@ -197,13 +197,6 @@ def _check_fee(fee):
     return fee
 
 
-def _broadcast(*arrays):
-    """np.broadcast_arrays that leaves arguments already of the common shape untouched (the hot
-    path: every argument is a scalar or an (R,) array). Results are read-only views or the inputs."""
-    shape = np.broadcast_shapes(*(x.shape for x in arrays))
-    return [x if x.shape == shape else np.broadcast_to(x, shape) for x in arrays]
-
-
 def _as_runs(*arrays):
     """The arguments as 1-D contiguous arrays of length n or 1 (the kernels read a length-1 array as
     the same value for every run), and the call's broadcast shape. Cheap on the hot path, where each
