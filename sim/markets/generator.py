@@ -80,23 +80,24 @@ def generate(m: StochasticMarket, seed: int, runs: np.ndarray, steps: int, step_
     del u
     st = stress[1:]  # the regime each step's moves are drawn in
 
-    # correlated log returns with jumps
+    def log_returns(asset: str, z: np.ndarray) -> np.ndarray:
+        """Diffusion on the correlated shock z plus compound-Poisson jumps, in the regime of each step."""
+        n = _poisson_from_uniform(shocks.draw(f"n_{asset}_jump"), regime_param(f"{asset}_jump_rate_per_year", st) * dt_y)
+        j = (n * regime_param(f"{asset}_jump_mean", st)
+             + np.sqrt(n) * regime_param(f"{asset}_jump_std", st) * shocks.draw(f"z_{asset}_jump"))
+        del n
+        v = regime_param(f"{asset}_vol_annual", st)
+        return (regime_param(f"{asset}_drift_annual", st) - 0.5 * v**2) * dt_y + v * np.sqrt(dt_y) * z + j
+
+    # correlated log returns with jumps (shocks are drawn in SHOCKS order: both z's, then each jump pair)
     zb = shocks.draw("z_btc")
     rho = regime_param("btc_xau_correlation", st)
     zx = rho * zb + np.sqrt(1 - rho**2) * shocks.draw("z_xau")
     del rho
-    nb = _poisson_from_uniform(shocks.draw("n_btc_jump"), regime_param("btc_jump_rate_per_year", st) * dt_y)
-    jb = nb * regime_param("btc_jump_mean", st) + np.sqrt(nb) * regime_param("btc_jump_std", st) * shocks.draw("z_btc_jump")
-    del nb
-    vb = regime_param("btc_vol_annual", st)
-    rb = (regime_param("btc_drift_annual", st) - 0.5 * vb**2) * dt_y + vb * np.sqrt(dt_y) * zb + jb
-    del vb, zb, jb
-    nx = _poisson_from_uniform(shocks.draw("n_xau_jump"), regime_param("xau_jump_rate_per_year", st) * dt_y)
-    jx = nx * regime_param("xau_jump_mean", st) + np.sqrt(nx) * regime_param("xau_jump_std", st) * shocks.draw("z_xau_jump")
-    del nx
-    vx = regime_param("xau_vol_annual", st)
-    rx = (regime_param("xau_drift_annual", st) - 0.5 * vx**2) * dt_y + vx * np.sqrt(dt_y) * zx + jx
-    del vx, zx, jx
+    rb = log_returns("btc", zb)
+    del zb
+    rx = log_returns("xau", zx)
+    del zx
     for key, start, r in (("btc_usd", m.btc_usd_start, rb), ("xau_usd", m.xau_usd_start, rx)):
         log_p = out[key]
         log_p[0] = np.log(start)

@@ -186,10 +186,6 @@ def _ret(x):
 
 
 def _check_fee(fee):
-    if isinstance(fee, float):  # the hot path: one fee for every run
-        if not 0 <= fee < 1:
-            raise ValueError("fee must be in [0, 1)")
-        return np.asarray(fee)
     fee = np.asarray(fee, dtype=float)
     bad = not 0 <= float(fee) < 1 if fee.ndim == 0 else bool(np.any(fee < 0) or np.any(fee >= 1))
     if bad:
