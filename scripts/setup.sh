@@ -16,6 +16,7 @@ command -v "$PY" >/dev/null || PY=python3
 if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 
 source scripts/env.sh
+python scripts/stage_solidity_deps.py  # OpenZeppelin's .sol files for Ape, outside the contracts folder
 mkdir -p "$APE_DATA_FOLDER" "$SOLCX_BINARY_PATH" "$MPLCONFIGDIR"
 if [[ -f scripts/install_solc.sh ]]; then bash scripts/install_solc.sh; fi
 echo "setup done: source scripts/env.sh (or use .venv/bin/tripod)"

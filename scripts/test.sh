@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+python scripts/stage_solidity_deps.py >/dev/null  # idempotent; also clears a stale whole-package cache
 python -m pytest tests --ignore=tests/contracts --ignore=tests/fork -q -p no:cacheprovider "$@"
 if [[ -d tests/contracts ]]; then
   ape test tests/contracts --network ethereum:local:test -q -p no:cacheprovider
