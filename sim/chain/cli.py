@@ -10,7 +10,8 @@ from pathlib import Path
 
 
 def cmd_replay(args) -> int:
-    from sim.chain.replay import FORK, ReplayError, ReplayNodeError, replay
+    from sim.chain.network import FORK
+    from sim.chain.replay import ReplayError, ReplayNodeError, replay
 
     if args.run < 0 or (args.steps is not None and args.steps < 1):
         print("error: --run must be >= 0 and --steps >= 1", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,15 +19,21 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-def _anvil() -> Path:
-    """The anvil binary: npm's platform package when installed (the .bin entry is a Node wrapper: a
-    process more per node, and its anvil child outlives it on a stop), else the .bin entry."""
-    native = sorted((ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
-    return native[0] if native else ROOT / "node_modules" / ".bin" / "anvil"
+def anvil_binary() -> Path | None:
+    """Foundry's anvil: TRIPOD_ANVIL, else `anvil` on PATH. npm's `node_modules/.bin/anvil` is a Node wrapper
+    (a process more per node, whose anvil child outlives it on a stop): its platform package's native
+    binary is used instead when it is there."""
+    found = os.environ.get("TRIPOD_ANVIL") or shutil.which("anvil")
+    if not found:
+        return None
+    path = Path(found)
+    if path.parent.name == ".bin" and path.parent.parent.name == "node_modules":
+        native = sorted((path.parent.parent / "@foundry-rs").glob("anvil-*/bin/anvil"))
+        if native:
+            return native[0]
+    return path
 
 
-ANVIL = _anvil()
 UPSTREAM_CHAIN_ID = 7_357  # node A ("mainnet-like"); anything but 31337/1337
 MNEMONIC = "test test test test test test test test test test test junk"  # Ape's and anvil's default
 
@@ -81,13 +88,14 @@ class AnvilNode:
         self.extra_args = list(extra_args or [])
         self.proc: subprocess.Popen | None = None
         self._log = None
+        self.binary = anvil_binary()
 
     @property
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [str(ANVIL), "--host", "127.0.0.1", "--port", str(self.port), "--accounts", str(self.accounts),
+        cmd = [str(self.binary), "--host", "127.0.0.1", "--port", str(self.port), "--accounts", str(self.accounts),
                "--balance", str(self.balance_eth), "--mnemonic", MNEMONIC,
                "--gas-limit", "30000000", "--code-size-limit", "100000"]
         if self.fork_url:
@@ -97,8 +105,9 @@ class AnvilNode:
         return cmd + self.extra_args
 
     def start(self, timeout: float = 20.0) -> "AnvilNode":
-        if not ANVIL.exists():
-            raise NodeError(f"anvil not found at {ANVIL} (npm install)")
+        if self.binary is None or not self.binary.exists():
+            raise NodeError("anvil not found: put Foundry's anvil on PATH (this checkout: source scripts/env.sh; "
+                            "or npm install @foundry-rs/anvil) or set TRIPOD_ANVIL")
         for attempt in range(3):
             self.port = self.port or free_port()
             self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL

@@ -37,8 +37,8 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def tripod_node_a():
+    from sim.chain.network import deploy_base_state
     from sim.chain.node import AnvilNode
-    from sim.chain.replay import deploy_base_state
 
     node = AnvilNode().start()
     try:

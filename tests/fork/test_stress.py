@@ -2,14 +2,14 @@
 
 Every replay is held to rounding: supply, pool price, reserve fund, backing, PSM USDC and the caps
 used agree with the model to base-unit / feed-decimal rounding at every step
-(`sim.chain.replay.assert_rounding_only`, which names the first step and field beyond it), and the
+(`sim.chain.compare.assert_rounding_only`, which names the first step and field beyond it), and the
 chain refuses nothing the model did not refuse (no revert in a replay).
 """
 import pandas as pd
 import pytest
 
-from sim.chain.replay import assert_rounding_only
-from sim.chain.units import feed_answer
+from sim.chain.compare import assert_rounding_only
+from sim.chain.evm import feed_answer
 
 pytestmark = pytest.mark.fork
 
@@ -54,7 +54,8 @@ def test_ape_fork_provider_path_replays_to_rounding(simulate, node_a):
     """The issue's path: Ape's own fork provider (custom network `tripod-node-a` in ape-config.yaml,
     ape-foundry forking node A, upstream given per connection) runs the same replay to rounding."""
     from sim.chain.node import rpc
-    from sim.chain.replay import APE_FORK, replay
+    from sim.chain.network import APE_FORK
+    from sim.chain.replay import replay
 
     pin = int(rpc(node_a.uri, "eth_blockNumber"), 16)  # the block pin, as TRIPOD_FORK_BLOCK on mainnet
     seen = {}
@@ -280,7 +281,7 @@ def test_tbill_freeze_with_a_bank_run(simulate, replay_on_fork):
 def test_looper_unwind_into_a_thin_pool_matches_the_pool_maths(simulate, replay_on_fork):
     """Loopers dump $8M of HUSD into the pool at half depth: the real pool's price and proceeds equal
     the simulator's Uniswap v3 maths on the same curve, to rounding."""
-    from sim.chain import units as U
+    from sim.chain import evm as U
     from sim.chain.stress import Stress
     from sim.model import amm
 

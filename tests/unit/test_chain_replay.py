@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.chain.replay import FIELDS, assert_rounding_only, rounding_check, step_flows
+from sim.chain.compare import FIELDS, assert_rounding_only, cap_used_per_chain_hour, rounding_check
+from sim.chain.steps import step_flows
 
 FEES = {"mint": 5, "redeem": 10, "psm": 5}
 
