@@ -16,7 +16,9 @@ from sim.model.state import genesis_state, trajectory_columns
 from sim.results import Result, command_line, git_commit, package_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_DIR = PROJECT_ROOT / "scenarios"
+# a pip-installed package ships them as sim/scenarios (setup.py); a checkout has them at the top
+SCENARIO_DIR = next((d for d in (Path(__file__).with_name("scenarios"), PROJECT_ROOT / "scenarios") if d.is_dir()),
+                    PROJECT_ROOT / "scenarios")
 
 
 def resolve_scenario(ref: str | Path) -> Path:

@@ -175,14 +175,14 @@ class ProtocolSpec:
         return cls(
             feeds={s: dataclasses.replace(f, price_usd=float(first[s])) for s, f in base.feeds.items()},
             minter=MinterSpec(
-                mint_fee_bps=_whole_bps(p.fees.mint_fee_bps, "protocol.fees.mint_fee_bps"),
-                redeem_fee_bps=_whole_bps(p.fees.redeem_fee_bps, "protocol.fees.redeem_fee_bps"),
+                mint_fee_bps=_whole_bps(p.fees.mint_fee_bps, "protocol.fees.mint_fee_bps", MINTER_MAX_FEE_BPS),
+                redeem_fee_bps=_whole_bps(p.fees.redeem_fee_bps, "protocol.fees.redeem_fee_bps", MINTER_MAX_FEE_BPS),
                 mint_cap_usd_per_block=p.caps.mint_cap_usd_per_hour * in_block,
                 mint_cap_usd_per_hour=p.caps.mint_cap_usd_per_hour,
                 redeem_cap_usd_per_block=p.caps.redeem_cap_usd_per_hour * in_block,
                 redeem_cap_usd_per_hour=p.caps.redeem_cap_usd_per_hour),
-            psm=PsmSpec(fee_in_bps=_whole_bps(p.psm.fee_bps, "protocol.psm.fee_bps"),
-                        fee_out_bps=_whole_bps(p.psm.fee_bps, "protocol.psm.fee_bps"),
+            psm=PsmSpec(fee_in_bps=_whole_bps(p.psm.fee_bps, "protocol.psm.fee_bps", PSM_MAX_FEE_BPS),
+                        fee_out_bps=_whole_bps(p.psm.fee_bps, "protocol.psm.fee_bps", PSM_MAX_FEE_BPS),
                         ceiling_usd=p.psm.ceiling_usd if p.psm.enabled else 0.0),
             staking=StakingSpec(vesting_period_s=int(round(p.revenue.distribution_interval_hours * 3600))),
             hedge=HedgeSpec(max_drift_bps=10_000, drift_buffer_usd=UNBOUNDED_USD),
@@ -289,9 +289,11 @@ def _replace(current, fields: Any, where: str, kind: type):
         raise SpecError(f"{where}: {err}") from None
 
 
-def _whole_bps(v: float, where: str) -> int:
+def _whole_bps(v: float, where: str, hi: int) -> int:
     if abs(v - round(v)) > 1e-9:
         raise SpecError(f"{where}: {v!r} bps is not a whole number of bps, which the contracts take")
+    if not 0 <= v <= hi:
+        raise SpecError(f"{where}: {v!r} bps is above the contract's MAX_FEE_BPS ({hi})")
     return int(round(v))
 
 

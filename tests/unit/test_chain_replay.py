@@ -92,3 +92,34 @@ def test_pool_trades__recorded_trade_by_trade__end_where_the_model_ends_each_ste
     ends = [(k, step[-1]["sqrt_after"]) for k, step in enumerate(tr) if step]
     assert len(ends) > 100
     assert all(abs(s - sqrt[k]) < 1e-12 for k, s in ends)
+
+
+def test_cap_used_per_chain_hour__quarter_hour_steps__add_up_within_the_chain_hour():
+    """The Minter counts per chain hour: four 15-minute steps in one hour read as their running sum."""
+    used = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    hours = [10, 10, 10, 10, 11, 11]  # steps 0..3 in hour 10, 4..5 in hour 11
+    assert cap_used_per_chain_hour(used, hours, 1).tolist() == [0.0, 1.0, 3.0, 6.0, 4.0, 9.0]
+
+
+def test_cap_used_per_chain_hour__two_hour_steps__each_hour_holds_half():
+    assert cap_used_per_chain_hour([0.0, 8.0, 6.0], [10, 12, 14], 2).tolist() == [0.0, 4.0, 3.0]
+
+
+@pytest.mark.parametrize("husd0", [True, False])
+def test_sqrt_x96__sim_round_trip__exact_to_a_float_ulp(husd0):
+    from sim.chain import evm
+
+    for s in (0.5, 0.999, 1.0, 1.0001234, 1.7):
+        x96 = evm.sqrt_x96_from_sim(s, husd0)
+        assert abs(evm.sim_sqrt_from_x96(x96, husd0) / s - 1) < 1e-15
+    # HUSD (18 dp) as token0: sqrtPriceX96 = s * 2**96 / 1e6
+    assert evm.sqrt_x96_from_sim(1.0, True) == 2**96 // 10**6
+
+
+def test_psm_rounding__as_the_contract_computes__fee_and_dust_stay():
+    from sim.chain import evm
+
+    assert evm.psm_swap_in(1_000, 5) == 1_000 * 10**12 - 1_000 * 10**12 * 5 // 10_000
+    # 1 HUSD out at 5 bps: 0.9995 USDC, the sub-unit dust stays in the PSM
+    assert evm.psm_swap_out(10**18, 5) == 999_500
+    assert evm.psm_swap_out(10**18 + 10**11, 0) == 1_000_000  # rounded down
