@@ -38,7 +38,8 @@ def cmd_replay(args) -> int:
     print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
     tr = s.get("trades", {})
     if tr.get("replayed"):
-        print(f"  model pool trades sent one by one: {tr['count']}, proceeds vs pool maths on the chain's curve max rel "
+        print(f"  model trades sent one by one: {tr['count']} on the HUSD pool ({tr.get('hyb_count', 0)} on the HYB pool), "
+              f"proceeds vs pool maths on the chain's curve max rel "
               f"{tr['maths_max_rel']:.3g}, vs the model's trades (its exact curve) {tr['out_max_rel']:.3g}; "
               f"closing swap to the model's price at most {tr['closing_swap_max_usdc']:.6g} USDC")
     bs = s.get("backstop", {})

@@ -120,7 +120,7 @@ def pool_maths_divergence(frame) -> dict:
 def trades_summary(frame) -> dict:
     """The model's pool trades sent one by one: how many, their proceeds vs the model's, and what the
     closing swap to the model's price still had to move (rounding, the curve's tick snapping)."""
-    return {"replayed": True, "count": int(frame["trades"].sum()),
+    return {"replayed": True, "count": int(frame["trades"].sum()), "hyb_count": int(frame["hyb_trades"].sum()),
             # vs the simulator's pool maths on the chain's own (tick-snapped) curve: rounding
             "maths_max_rel": float(frame["trade_maths_max_rel"].max()) if len(frame) else 0.0,
             # vs the trade the model recorded on its exact curve: the range bounds' snapping to ticks

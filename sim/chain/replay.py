@@ -186,7 +186,7 @@ def _replay_connected(sc, d, node, progress, base, per_trade, deployment_file: P
         rc.actor.step = k
         ts = t0 + int(round(k * step_s))
         gas0 = rc.actor.gas
-        trades = per_trade[k] if per_trade is not None and k > 0 else []
+        trades = per_trade[k] if per_trade is not None else None  # the step's tape entries
         if k == 0:
             rc.advance(ts)
             rc.push_prices(row, ts // 3600)
@@ -231,11 +231,11 @@ def _replay_connected(sc, d, node, progress, base, per_trade, deployment_file: P
                        "choices": CHOICES},
         "notes": [
             "custody balances are synced to the model's sleeves by treasury transfers (moveCollateral out, inventory in), netted per step",
-            "replayed per step: oracle rounds, hedge reports, PSM swaps, Minter mint/redeem, staker rewards into sHUSD, "
-            "backstop HYB sales (proceeds to custody), HYB pool to the model's price, reserve deposits/payouts, "
-            "guardian mint pause (admin unpause), pool depth, the model's pool trades one by one (retail, institutions, "
-            "loopers, liquidations, arbitrage legs, treasury companies' sales: exact-input swaps ending at the model's "
-            "post-trade price), then a closing swap to the model's price (rounding)",
+            "replayed per step: guardian mint pause (admin unpause), oracle rounds, hedge reports, PSM swaps, Minter "
+            "mint/redeem, staker rewards into sHUSD, reserve deposits/payouts, pool depth, the model's trades one by one from its trade tape (HUSD pool: "
+            "retail, institutions, loopers, liquidations, arbitrage legs, treasury companies; HYB pool: the backstop "
+            "through Backstop.recapitalize, treasury companies), each ending at the model's post-trade price, then a "
+            "closing swap on each pool to the model's price (rounding)",
         ],
     }
     return ReplayResult(frame=frame, summary=summary, reverts=rc.reverts, chain={"protocol": rc.p, "replay": rc})

@@ -19,6 +19,8 @@ import math
 
 from sim.chain import evm
 from sim.chain.deploy import market_id
+from sim.chain.trades import label
+from sim.model.tape import HUSD_POOL, HYB_POOL
 
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
 ROUNDING_CLAMP_WAD = 10**14  # a PSM amount is trimmed to fit the chain only when the excess is base-unit rounding ($1e-4)
@@ -100,8 +102,9 @@ class ReplayChain:
 
     # ------------------------------------------------------------------ one step
 
-    def run_step(self, prev, row, trades: list[dict], ts: int, prev_ts: int):
-        """Queue and send the model's step from `prev` to `row`; the last transaction lands at `ts`."""
+    def run_step(self, prev, row, trades: list | None, ts: int, prev_ts: int):
+        """Queue and send the model's step from `prev` to `row`; the last transaction lands at `ts`.
+        `trades`: the step's entries of the model's trade tape (None: the replay runs without them)."""
         fl = step_flows(prev, row, self.fee_bps)
         n = hours_in_step(self.step_hours)
         for i in range(1, n):  # the earlier hours of a long step: the Minter's flow, a chain hour at a time
@@ -117,12 +120,15 @@ class ReplayChain:
         self.minter_flows(fl, row, share=1 / n)
         if fl["rewards_husd"]:
             self.add("staker rewards", self.p.minter, "distributeRewards", self.p.shusd, evm.to_units(fl["rewards_husd"], 18))
-        self.backstop_sale(prev, row)  # its USDC lands in custody: before the custody sync
+        if trades is None:  # no tape: the backstop's sale from the trajectory, then each pool to the model's price
+            self.backstop_sale(prev, row)
+        else:
+            self.hyb_trades([t for t in trades if t.venue == HYB_POOL])  # the backstop's USDC lands in custody
         self.move_hyb_pool(float(row.hyb_sqrt_price))
         self.sync_custody(row)
         self.reserve_flow(prev, row)
         self.set_depth(float(row.pool_depth))
-        self.pool_trades(trades)
+        self.pool_trades([t for t in trades or () if t.venue == HUSD_POOL])
         self.move_pool(float(row.pool_sqrt_price))
         return self.flush()
 
@@ -219,10 +225,21 @@ class ReplayChain:
             self.add("reserve payFunding", P.reserve, "payFunding", P.usdc, self.admin, evm.to_units(-d, 6))
 
     def backstop_sale(self, prev, row):
-        """The model's backstop sale (HYB minted and sold into its pool) through `Backstop.recapitalize`."""
+        """Without a tape: the step's backstop sale from the trajectory (HYB sold) through `Backstop.recapitalize`."""
         sold = float(row.hyb_sold) - float(prev.hyb_sold)
         if sold > DUST_USD:
             self.add("backstop recapitalize", self.p.backstop, "recapitalize", evm.to_units(sold, 18), 0)
+
+    def hyb_trades(self, trades: list):
+        """The tape's HYB-pool trades in the model's order: the backstop's sales through `Backstop.recapitalize`
+        (HYB minted and sold, USDC to custody), treasury companies' sales as exact-input swaps ending at the
+        model's post-trade price."""
+        for t, units in sendable(trades):
+            if t.who == "backstop":
+                self.add("backstop recapitalize", self.p.backstop, "recapitalize", units, 0)
+            else:
+                self.add(f"hyb pool trade {label(t)}", self.stepper, "swapExactIn", self.hyb_info.pool, t.sell == self.hyb0,
+                         units, evm.sqrt_x96_from_sim(t.sqrt_after, self.hyb0))
 
     def move_hyb_pool(self, sqrt_target: float):
         """The HYB pool to the model's HYB price (the treasury companies' HYB sales; the backstop's went first)."""
@@ -241,14 +258,14 @@ class ReplayChain:
                 self.add("pool remove liquidity", self.stepper, "removeLiquidity", self.pool, t_lo, t_hi, cur - new)
         self.depth = depth
 
-    def pool_trades(self, trades: list[dict]):
-        """The model's pool trades of this step, each an exact-input swap of what the model's trade consumed,
-        stopping at the price where the model's trade ended: the chain's price path follows the model's trade
-        by trade (and a trade that emptied the model's curve cannot run the pool's tick search to its bound)."""
-        for t in sendable(trades):
-            zero_for_one = t["sell_husd"] == self.husd0  # HUSD in: token0 -> token1 when HUSD is token0
-            lim = evm.sqrt_x96_from_sim(t["sqrt_after"], self.husd0)
-            self.add(f"pool trade {t['label']}", self.stepper, "swapExactIn", self.pool, zero_for_one, t["units"], lim)
+    def pool_trades(self, trades: list):
+        """The tape's HUSD-pool trades, each an exact-input swap of what the model's trade consumed, stopping at
+        the price where the model's trade ended: the chain's price path follows the model's trade by trade
+        (and a trade that emptied the model's curve cannot run the pool's tick search to its bound)."""
+        for t, units in sendable(trades):
+            zero_for_one = t.sell == self.husd0  # HUSD in: token0 -> token1 when HUSD is token0
+            lim = evm.sqrt_x96_from_sim(t.sqrt_after, self.husd0)
+            self.add(f"pool trade {label(t)}", self.stepper, "swapExactIn", self.pool, zero_for_one, units, lim)
 
     def move_pool(self, sqrt_target: float):
         self.add("pool swap to sim price", self.stepper, "swapToPrice", self.pool, evm.sqrt_x96_from_sim(sqrt_target, self.husd0))
@@ -272,30 +289,31 @@ class ReplayChain:
                        pool_husd_maths=float(m0), pool_usdc_maths=float(m1))
         return out
 
-    def trade_outcomes(self, receipt, trades: list[dict]) -> dict:
-        """Each trade's proceeds on chain vs the pool maths on the chain's curve and vs the model's trade."""
-        out = {"trades": 0, "trade_out_max_rel": 0.0, "trade_maths_max_rel": 0.0}
+    def trade_outcomes(self, receipt, trades: list | None) -> dict:
+        """Each HUSD-pool trade's proceeds on chain vs the pool maths on the chain's curve and vs the model's trade."""
+        out = {"trades": 0, "hyb_trades": 0, "trade_out_max_rel": 0.0, "trade_maths_max_rel": 0.0}
         if receipt is None or not trades:
             return out
         from sim.model import amm
 
         failed = self.actor.failed_indices(receipt)
         idx = [i for i, (a, _t, _d) in enumerate(self.actor.last_calls) if a.startswith("pool trade ")]
-        ok = [t for i, t in zip(idx, sendable(trades)) if i not in failed]
+        ok = [tu for i, tu in zip(idx, sendable([t for t in trades if t.venue == HUSD_POOL])) if i not in failed]
         evs = [ev for ev in receipt.decode_logs(self.stepper.Traded) if ev.pool.lower() == self.pool.address.lower()]
         maths, model = 0.0, 0.0
-        for t, ev in zip(ok, evs):
+        for (t, units), ev in zip(ok, evs):
             husd_raw, usdc_raw = self._husd_usdc(ev)
-            got = evm.from_units(-usdc_raw, 6) if t["sell_husd"] else evm.from_units(-husd_raw, 18)
+            got = evm.from_units(-usdc_raw, 6) if t.sell else evm.from_units(-husd_raw, 18)
             s0 = evm.sim_sqrt_from_x96(int(ev.sqrtBefore), self.husd0)
-            amount_in = evm.from_units(t["units"], 18 if t["sell_husd"] else 6)
-            m_out, *_ = amm.swap_exact_in(s0, amount_in, t["sell_husd"], self.ref_curve, depth=self.depth,
-                                          fee=self.fee_fraction, sqrt_limit=t["sqrt_after"])
+            amount_in = evm.from_units(units, 18 if t.sell else 6)
+            m_out, *_ = amm.swap_exact_in(s0, amount_in, t.sell, self.ref_curve, depth=self.depth,
+                                          fee=self.fee_fraction, sqrt_limit=t.sqrt_after)
             if float(m_out) > 1.0:
                 maths = max(maths, abs(got - float(m_out)) / float(m_out))
-            if t["out"] > 1.0:
-                model = max(model, abs(got - t["out"]) / t["out"])
-        out.update(trades=len(evs), trade_out_max_rel=model, trade_maths_max_rel=maths)
+            if t.out > 1.0:
+                model = max(model, abs(got - t.out) / t.out)
+        hyb = sum(1 for a, _t, _d in self.actor.last_calls if a.startswith(("hyb pool trade ", "backstop recapitalize")))
+        out.update(trades=len(evs), hyb_trades=hyb, trade_out_max_rel=model, trade_maths_max_rel=maths)
         return out
 
     def backstop_raised(self, receipt) -> float:
@@ -342,12 +360,12 @@ class ReplayChain:
         return evm.usd_wad(self.p.spec.psm.ceiling_usd)
 
 
-def sendable(trades: list[dict]) -> list[dict]:
-    """The trades with something to send (base units of the input > 0 and a price that moved)."""
+def sendable(trades: list) -> list[tuple]:
+    """(trade, base units of its input) for the tape's trades with something to send: an input of at least
+    one base unit (the base token, HUSD or HYB, has 18 decimals; USDC 6) and a price that moved."""
     out = []
     for t in trades:
-        units = evm.to_units(t["used"], 18 if t["sell_husd"] else 6)
-        if units and t["sqrt_after"] != t["sqrt_before"]:
-            out.append({**t, "units": units})
+        units = evm.to_units(t.used, 18 if t.sell else 6)
+        if units and t.sqrt_after != t.sqrt_before:
+            out.append((t, units))
     return out
-

@@ -71,11 +71,12 @@ def test_load_run__directory_without_every_column__simulates_the_run_again(tmp_p
     assert "simulated again" in d.attrs["resimulated"]
 
 
-def test_pool_trades__recorded_trade_by_trade__end_where_the_model_ends_each_step():
+def test_pool_trades__read_from_the_tape__end_where_the_model_ends_each_step():
     """`sim.chain.trades.pool_trades` re-simulates run K alone with the model's trade tape: each step's
-    last trade ends at the step's pool price (no treasury companies here), for a run other than 0 too."""
-    from sim.chain.trades import pool_trades
+    last HUSD-pool trade ends at the step's pool price (no treasury companies here), for a run other than 0 too."""
+    from sim.chain.trades import label, pool_trades
     from sim.config import load_scenario
+    from sim.model.tape import HUSD_POOL
     from sim.runner import resolve_scenario, run
 
     sc = load_scenario(resolve_scenario("btc-crash")).with_overrides(runs=2, seed=2)
@@ -84,9 +85,10 @@ def test_pool_trades__recorded_trade_by_trade__end_where_the_model_ends_each_ste
     sqrt = f.loc[f["run"] == 1].sort_values("hour")["pool_sqrt_price"].to_numpy(float)
     tr = pool_trades(sc, 1, sqrt)
     assert tr is not None and len(tr) == len(sqrt) and tr[0] == []
-    labels = {t["label"] for step in tr for t in step}
+    husd = [[t for t in step if t.venue == HUSD_POOL] for step in tr]
+    labels = {label(t) for step in husd for t in step}
     assert {"retail", "looper", "arbitrage buy"} <= labels, labels
-    ends = [(k, step[-1]["sqrt_after"]) for k, step in enumerate(tr) if step]
+    ends = [(k, step[-1].sqrt_after) for k, step in enumerate(husd) if step]
     assert len(ends) > 100
     assert all(abs(s - sqrt[k]) < 1e-12 for k, s in ends)
 
