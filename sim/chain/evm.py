@@ -72,6 +72,12 @@ def bps_fee(amount: int, fee_bps: int) -> int:
     return amount * int(fee_bps) // BPS
 
 
+def minter_mint_out(amount_in: int, fee_bps: int, decimals: int = USDC_DECIMALS, price_wad: int = WAD) -> int:
+    """HUSD wei `Minter.mint` issues for `amount_in` base units of a collateral worth `price_wad` (18-decimal USD)."""
+    gross = amount_in * price_wad // 10**decimals
+    return gross - bps_fee(gross, fee_bps)
+
+
 def psm_swap_in(usdc_units: int, fee_in_bps: int, usdc_decimals: int = USDC_DECIMALS) -> int:
     """HUSD wei `PegStabilityModule.swapIn` mints for `usdc_units` (fee kept as USDC)."""
     gross = usdc_units * 10 ** (HUSD_DECIMALS - usdc_decimals)

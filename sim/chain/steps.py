@@ -28,25 +28,23 @@ USDC_FEED_EVERY_HOURS = 12  # within the USDC feed's heartbeat
 
 
 def step_flows(prev, row, fee_bps: dict) -> dict:
-    """Attribute one step's HUSD minted and burned to the contract the model used (pure arithmetic).
+    """Attribute one step's supply changes to the contract the model used (pure arithmetic).
 
-    The model moves `psm_usdc` only through the PSM: swapIn adds the USDC paid (the HUSD minted is that
-    less the PSM fee), swapOut removes the USDC paid out (the HUSD burned is that over 1 - fee). Staker
-    rewards are `staker_rewards_usd`'s increase. What is left of `minted_husd` / `burned_husd` went
-    through the Minter (arbitrage, deposits, institutional redemptions).
+    The Minter's legs are the model's cap use (`mint_cap_used_usd`, `redeem_cap_used_usd`: every Minter
+    mint and redemption records it, `sim.model.actions`, and it restarts each step), exact where a difference
+    of cumulative totals would carry float noise past a binding cap. The model moves `psm_usdc` only through
+    the PSM: swapIn adds the USDC paid (the HUSD minted is that less the PSM fee), swapOut removes the USDC
+    paid out (the HUSD burned is that over 1 - fee). Staker rewards are `staker_rewards_usd`'s increase.
     """
     f_psm = fee_bps["psm"] / evm.BPS
     d_psm_usdc = float(row.psm_usdc) - float(prev.psm_usdc)
-    psm_in_usdc = d_psm_usdc if d_psm_usdc > DUST_USD else 0.0
-    psm_out_husd = -d_psm_usdc / (1 - f_psm) if d_psm_usdc < -DUST_USD else 0.0
     rewards = float(row.staker_rewards_usd) - float(prev.staker_rewards_usd)
-    rewards = rewards if rewards > DUST_USD else 0.0
     return {
-        "psm_in_usdc": psm_in_usdc,
-        "psm_out_husd": psm_out_husd,
-        "rewards_husd": rewards,
-        "minter_mint_husd": float(row.minted_husd) - float(prev.minted_husd) - psm_in_usdc * (1 - f_psm) - rewards,
-        "minter_burn_husd": float(row.burned_husd) - float(prev.burned_husd) - psm_out_husd,
+        "psm_in_usdc": d_psm_usdc if d_psm_usdc > DUST_USD else 0.0,
+        "psm_out_husd": -d_psm_usdc / (1 - f_psm) if d_psm_usdc < -DUST_USD else 0.0,
+        "rewards_husd": rewards if rewards > DUST_USD else 0.0,
+        "minter_mint_husd": float(row.mint_cap_used_usd),
+        "minter_burn_husd": float(row.redeem_cap_used_usd),
     }
 
 
@@ -70,6 +68,7 @@ class ReplayChain:
         self.usdc_feed_at = -1
         self.chain_paused = False
         self.psm_state = (0, 0)  # (USDC held, debt), refreshed by every read
+        self.cap_used: dict[str, tuple[int, int]] = {}  # "mint"/"redeem" -> (chain hour, HUSD wei sent through the Minter)
         self.clamps: list[dict] = []
 
     def use(self, p) -> None:
@@ -110,14 +109,14 @@ class ReplayChain:
         for i in range(1, n):  # the earlier hours of a long step: the Minter's flow, a chain hour at a time
             self.advance(prev_ts + 3600 * i)
             self.push_prices(prev, (prev_ts + 3600 * i) // 3600)
-            self.minter_flows(fl, prev, share=1 / n)
+            self.minter_flows(fl, prev, (prev_ts + 3600 * i) // 3600, share=1 / n)
             self.flush()
         self.advance(ts)
         self.breakers(row)
         self.push_prices(row, ts // 3600)
         self.report_hedges(row)
         self.psm_flows(fl)
-        self.minter_flows(fl, row, share=1 / n)
+        self.minter_flows(fl, row, ts // 3600, share=1 / n)
         if fl["rewards_husd"]:
             self.add("staker rewards", self.p.minter, "distributeRewards", self.p.shusd, evm.to_units(fl["rewards_husd"], 18))
         if trades is None:  # no tape: the backstop's sale from the trajectory, then each pool to the model's price
@@ -162,19 +161,40 @@ class ReplayChain:
         elif fl["psm_out_husd"]:
             self.add("psm swapOut", P.psm, "swapOut", self._psm_out_units(fl["psm_out_husd"]), S)
 
-    def minter_flows(self, fl: dict, row, share: float = 1.0):
-        """`share` of the step's Minter mint and redemption (the chain issues, resp. burns, the model's HUSD:
-        the USDC in is that over 1 - fee; the model pays redemptions from buffer, T-bills or unwinds, so
-        custody first holds the USDC for it, and the end-of-step custody sync sets the model's balances)."""
+    def minter_flows(self, fl: dict, row, hour: int, share: float = 1.0):
+        """`share` of the step's Minter mint and redemption in chain hour `hour` (the chain issues, resp. burns,
+        the model's HUSD: the USDC in is that over 1 - fee; the model pays redemptions from buffer, T-bills or
+        unwinds, so custody first holds the USDC for it, and the end-of-step custody sync sets the balances)."""
         P, S = self.p, self.stepper
         mint, burn = fl["minter_mint_husd"] * share, fl["minter_burn_husd"] * share
         if mint > DUST_USD:
-            f_mint = self.fee_bps["mint"] / evm.BPS
-            self.add("minter mint", P.minter, "mint", P.usdc, evm.to_units(mint / (1 - f_mint), 6), 0, S)
+            units = evm.to_units(mint / (1 - self.fee_bps["mint"] / evm.BPS), 6)
+            units = self._within_cap("mint", hour, units, lambda u: evm.minter_mint_out(u, self.fee_bps["mint"]))
+            self.add("minter mint", P.minter, "mint", P.usdc, units, 0, S)
         if burn > DUST_USD:
+            wei = self._within_cap("redeem", hour, evm.to_units(burn, 18), lambda w: w)
             self.add("custody USDC (redemption payout)", S, "syncCustody", P.usdc, P.minter,
                      evm.to_units(self.custody_usdc(row) + burn, 6))
-            self.add("minter redeem", P.minter, "redeem", P.usdc, evm.to_units(burn, 18), 0, S)
+            self.add("minter redeem", P.minter, "redeem", P.usdc, wei, 0, S)
+
+    def _within_cap(self, side: str, hour: int, amount: int, husd_of) -> int:
+        """`amount` (base units sent: USDC for a mint, HUSD for a redemption) trimmed, and recorded, only if
+        rounding alone (base units, float sums in the model) would take the HUSD it moves (`husd_of`) past the
+        Minter's per-block or per-hour cap. The replay sends every Minter call, so it tracks this hour's use."""
+        m = self.p.spec.minter
+        block_cap = evm.usd_wad(getattr(m, f"{side}_cap_usd_per_block"))
+        hour_cap = evm.usd_wad(getattr(m, f"{side}_cap_usd_per_hour"))
+        last_hour, used = self.cap_used.get(side, (hour, 0))
+        used = used if last_hour == hour else 0
+        room = max(min(block_cap, hour_cap - used), 0)
+        if room < husd_of(amount) <= room + ROUNDING_CLAMP_WAD:
+            trimmed = room if husd_of(1) == 1 else amount  # HUSD in: the room itself; USDC in: a unit at a time
+            while trimmed > 0 and husd_of(trimmed) > room:
+                trimmed -= 1
+            self.clamps.append({"step": self.actor.step, "action": f"minter {side}", "units_trimmed": amount - trimmed})
+            amount = trimmed
+        self.cap_used[side] = (hour, used + husd_of(amount))
+        return amount
 
     def _psm_in_units(self, usdc: float) -> int:
         """USDC units for a swapIn; trimmed (and recorded) only if base-unit rounding alone would cross the ceiling."""
