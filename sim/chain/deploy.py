@@ -87,6 +87,10 @@ class Protocol:
         """Human amount -> base units of a token (rounded down)."""
         return evm.to_units(amount, self.decimals(symbol))
 
+    def feed_answer(self, symbol: str, price_usd: float) -> int:
+        """A USD price as `symbol`'s feed answers it (its decimals)."""
+        return evm.feed_answer(price_usd, self.spec.feeds[symbol].decimals)
+
     def contracts_json(self) -> dict:
         return {n: getattr(self, n).address for n in CONTRACTS}
 
