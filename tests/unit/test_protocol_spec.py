@@ -31,9 +31,9 @@ def test_from_scenario__caps_fees_psm_reserve__carry_the_scenario_values():
     assert (spec.psm.fee_in_bps, spec.psm.fee_out_bps, spec.psm.ceiling_usd) == (2, 2, 80e6)
     assert spec.reserve.max_payout_usd_per_day == 2e6 * 24  # a stated choice: per-hour x 24
     assert spec.staking.vesting_period_s == 6 * 3600  # each batch vests before the next
-    # the same figures the model runs on (its per-step caps at step_hours = 1)
+    # the same figures the model runs on
     p = make_params(sc)
-    assert p["redeem_cap_step"] == m.redeem_cap_usd_per_hour and p["mint_cap_step"] == m.mint_cap_usd_per_hour
+    assert p["redeem_cap_per_hour"] == m.redeem_cap_usd_per_hour and p["mint_cap_per_hour"] == m.mint_cap_usd_per_hour
     assert p["mint_fee"] * 1e4 == m.mint_fee_bps and p["psm_fee"] * 1e4 == spec.psm.fee_in_bps
 
 
@@ -45,7 +45,7 @@ def test_from_scenario__per_block_cap__is_one_chain_hour_of_a_step_at_most(step_
     assert m.redeem_cap_usd_per_block == pytest.approx(8e6 * share) and m.redeem_cap_usd_per_hour == 8e6
     assert m.mint_cap_usd_per_block == pytest.approx(6e6 * share) and m.mint_cap_usd_per_hour == 6e6
     # the model's per-step cap never exceeds what the chain lets through in the step's blocks
-    model_step = make_params(sc)["redeem_cap_step"]
+    model_step = make_params(sc)["redeem_cap_per_hour"] * step_hours  # a step of dt hours gets dt x the hourly cap
     blocks = max(1, round(step_hours))
     assert model_step <= m.redeem_cap_usd_per_block * blocks * (1 + 1e-12)
 
