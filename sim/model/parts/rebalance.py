@@ -6,6 +6,7 @@ import numpy as np
 from sim.model import amm
 from sim.model.parts.common import backing, crypto_value, safe_div, tbill_instant_available
 from sim.model.parts.trading import borrow_apr
+from sim.model.venues import venue_depth
 from sim.model.state import HEDGED_ASSETS, sleeve_vars
 
 REBALANCE_VARS = ("buffer_usd", "tbill_units", "tbill_pending_usd", "tbill_pending_due_hour", "tbill_instant_used_usd",
@@ -15,7 +16,7 @@ OBSERVE_VARS = ("peg_price", "backing_usd", "backing_ratio", "hyb_price", "share
 
 
 def observe_vars(p: dict) -> tuple[str, ...]:
-    return (*OBSERVE_VARS, *(v.price_key for v in p["venues"]))
+    return (*OBSERVE_VARS, *(v.price_key for v in p["venues"]), *(f"depth_{v.name}" for v in p["venues"]))
 
 
 def p_rebalance(p: dict, s: dict, x: dict) -> dict:
@@ -91,6 +92,7 @@ def p_observe(p: dict, s: dict, x: dict) -> dict:
         "backing_ratio": ratio,
         "published_backing_ratio": np.where(publish, covered, s["published_backing_ratio"]),
         **{v.price_key: s[v.sqrt_key] ** 2 for v in p["venues"]},
+        **{f"depth_{v.name}": venue_depth(v, s, x) for v in p["venues"]},
         "hyb_price": s["hyb_sqrt_price"] ** 2,
         "share_price": sp,
         "looper_ltv": safe_div(s["looper_debt_usd"], coll_val),

@@ -269,7 +269,7 @@ _TRADING_VARS = ("pool_sqrt_price", "retail_husd", "inst_husd", "float_husd", "l
 
 def trading_vars(p: dict) -> tuple[str, ...]:
     """What the trading block owns: the books it trades on, every holder's balance and queue, each venue."""
-    return (*_TRADING_VARS, *holder_vars(p), *(k for k in venue_vars(p) if not k.startswith("price_")))
+    return (*_TRADING_VARS, *holder_vars(p), *(k for k in venue_vars(p) if not k.startswith(("price_", "depth_"))))
 
 
 def p_trading(p: dict, s: dict, x: dict) -> dict:
