@@ -627,6 +627,22 @@ class VenueFailure(Strict):
     news_hours: PosHours = 72.0
 
 
+class CustodyFreeze(Strict):
+    """A share of the backing frozen at a custodian or venue: nothing leaves it while frozen. It is carried
+    at `expected_recovery` from the freeze on (the hole holders can see once the next proof of reserves is
+    published, and in the news right away), and when the freeze ends `recovered_share` of it comes back;
+    the difference from the mark is booked then, through the loss waterfall (reserve, then backstop)."""
+
+    type: Literal["custody_freeze"]
+    hour: NonNegHours
+    duration_hours: PosHours
+    share_of_backing: Frac
+    """Share of each listed sleeve frozen (crypto sleeves: spot frozen, its hedge closed)."""
+    sleeves: list[Literal["tbill", "btc", "xau", "buffer"]] = ["tbill", "btc", "xau", "buffer"]
+    expected_recovery: Frac = 1.0
+    recovered_share: Frac = 1.0
+
+
 class News(Strict):
     """An announcement that puts part of the backing at risk in holders' eyes (an allegation against
     a custodian, a peer's collapse, an exposure disclosed), whether or not a loss follows."""
@@ -667,7 +683,7 @@ class BankRun(Strict):
 
 
 Event = Annotated[
-    Union[VenueFailure, OracleStale, OracleDeviation, TbillFreeze, BankRun, News], Field(discriminator="type")
+    Union[VenueFailure, OracleStale, OracleDeviation, TbillFreeze, BankRun, News, CustodyFreeze], Field(discriminator="type")
 ]
 
 

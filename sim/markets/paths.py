@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.config import (
     BankRun,
+    CustodyFreeze,
     News,
     OracleDeviation,
     OracleStale,
@@ -124,6 +125,8 @@ def event_inputs(sc: Scenario, hours: np.ndarray, start: dt.datetime | None = No
             at_stake = ev.share_of_hedge * (w.btc + w.xau) * sc.protocol.hedge.initial_margin_ratio * (1 - ev.recovery_rate)
             loss = at_stake if ev.announced_loss_share is None else ev.announced_loss_share
             ps["news_loss_share"][_window(hours, ev.hour, ev.news_hours)] += loss
+        elif isinstance(ev, CustodyFreeze):
+            raise NotImplementedError("custody_freeze events are described but not simulated yet")
         elif isinstance(ev, News):
             ps["news_loss_share"][_window(hours, ev.hour, ev.duration_hours)] += ev.announced_loss_share
         elif isinstance(ev, OracleStale):
