@@ -34,7 +34,7 @@ NEEDED_COLUMNS = {
     "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
     "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
     "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd",
-    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused"}
+    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused", "cap_multiplier"}
 # recorded columns a re-simulation must reproduce before it stands in for the run directory
 _CHECKED = ("supply", "backing_usd", "reserve_fund_usd", "peg_price", "psm_usdc", "minted_husd", "burned_husd")
 
@@ -126,6 +126,9 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
         ProtocolSpec.from_scenario(sc)
     except SpecError as err:
         raise ReplayError(f"{run_dir / 'scenario.json'}: {err}") from None
+    if sc.protocol.reserve.buy.enabled:
+        raise ReplayError(f"{run_dir / 'scenario.json'}: protocol.reserve.buy: the reserve's HUSD purchases have no "
+                          "contract to replay them on (the ReserveFund has no buy-back): replay the scenario without it")
     per_trade = None
     if trades:
         from sim.chain.trades import pool_trades

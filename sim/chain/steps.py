@@ -20,7 +20,7 @@ import math
 from sim.chain import evm
 from sim.chain.deploy import market_id
 from sim.chain.trades import label
-from sim.model.tape import HUSD_POOL, HYB_POOL
+from sim.model.tape import HYB_POOL
 
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
 ROUNDING_CLAMP_WAD = 10**14  # a PSM amount is trimmed to fit the chain only when the excess is base-unit rounding ($1e-4)
@@ -61,6 +61,8 @@ class ReplayChain:
         self.use(p)
         self.step_hours = float(sc.step_hours)
         self.fee_fraction = float(sc.pool.fee_fraction)
+        self.venue = sc.pool.name  # the model's reference pool: the one venue on chain (others are off-chain books, other pools)
+        self.cap_multiplier = 1.0  # the model's calendar scales the Minter's caps; the admin follows it
         self.positions = positions  # (tick_lower, tick_upper, L_raw at depth 1) per range of the model's pool
         self.hyb_position = hyb_position  # (tick_lower, tick_upper, L_raw) of the model's HYB position
         self.ref_curve = ref_curve  # the chain's own curve in the model's convention (tick-snapped bounds)
@@ -105,6 +107,7 @@ class ReplayChain:
         """Queue and send the model's step from `prev` to `row`; the last transaction lands at `ts`.
         `trades`: the step's entries of the model's trade tape (None: the replay runs without them)."""
         fl = step_flows(prev, row, self.fee_bps)
+        self.follow_cap_schedule(float(getattr(row, "cap_multiplier", 1.0)))
         n = hours_in_step(self.step_hours)
         for i in range(1, n):  # the earlier hours of a long step: the Minter's flow, a chain hour at a time
             self.advance(prev_ts + 3600 * i)
@@ -127,9 +130,20 @@ class ReplayChain:
         self.sync_custody(row)
         self.reserve_flow(prev, row)
         self.set_depth(float(row.pool_depth))
-        self.pool_trades([t for t in trades or () if t.venue == HUSD_POOL])
+        self.pool_trades([t for t in trades or () if t.venue == self.venue])
         self.move_pool(float(row.pool_sqrt_price))
         return self.flush()
+
+    def follow_cap_schedule(self, multiplier: float):
+        """The model's calendar scales the Minter's caps (e.g. weekends at half): the admin sets the scaled
+        caps when the multiplier changes (a transaction of its own, as governance would)."""
+        if multiplier == self.cap_multiplier:
+            return
+        m = self.p.spec.minter
+        caps = [evm.usd_wad(v * multiplier) for v in (m.mint_cap_usd_per_block, m.mint_cap_usd_per_hour,
+                                                       m.redeem_cap_usd_per_block, m.redeem_cap_usd_per_hour)]
+        self.actor.transact("admin setCaps (calendar)", self.p.minter.setCaps, *caps)
+        self.cap_multiplier = multiplier
 
     def breakers(self, row):
         """The model's mint pause (its oracle breaker): the guardian pauses; the admin unpauses (own tx)."""
@@ -181,9 +195,9 @@ class ReplayChain:
         """`amount` (base units sent: USDC for a mint, HUSD for a redemption) trimmed, and recorded, only if
         rounding alone (base units, float sums in the model) would take the HUSD it moves (`husd_of`) past the
         Minter's per-block or per-hour cap. The replay sends every Minter call, so it tracks this hour's use."""
-        m = self.p.spec.minter
-        block_cap = evm.usd_wad(getattr(m, f"{side}_cap_usd_per_block"))
-        hour_cap = evm.usd_wad(getattr(m, f"{side}_cap_usd_per_hour"))
+        m, k = self.p.spec.minter, self.cap_multiplier
+        block_cap = evm.usd_wad(getattr(m, f"{side}_cap_usd_per_block") * k)
+        hour_cap = evm.usd_wad(getattr(m, f"{side}_cap_usd_per_hour") * k)
         last_hour, used = self.cap_used.get(side, (hour, 0))
         used = used if last_hour == hour else 0
         room = max(min(block_cap, hour_cap - used), 0)
@@ -318,7 +332,7 @@ class ReplayChain:
 
         failed = self.actor.failed_indices(receipt)
         idx = [i for i, (a, _t, _d) in enumerate(self.actor.last_calls) if a.startswith("pool trade ")]
-        ok = [tu for i, tu in zip(idx, sendable([t for t in trades if t.venue == HUSD_POOL])) if i not in failed]
+        ok = [tu for i, tu in zip(idx, sendable([t for t in trades if t.venue == self.venue])) if i not in failed]
         evs = [ev for ev in receipt.decode_logs(self.stepper.Traded) if ev.pool.lower() == self.pool.address.lower()]
         maths, model = 0.0, 0.0
         for (t, units), ev in zip(ok, evs):
