@@ -93,7 +93,6 @@ def test_pool_trades__read_from_the_tape__end_where_the_model_ends_each_step():
     last HUSD-pool trade ends at the step's pool price (no treasury companies here), for a run other than 0 too."""
     from sim.chain.trades import label, pool_trades
     from sim.config import load_scenario
-    from sim.model.tape import HUSD_POOL
     from sim.runner import resolve_scenario, run
 
     sc = load_scenario(resolve_scenario("btc-crash")).with_overrides(runs=2, seed=2)
@@ -102,7 +101,7 @@ def test_pool_trades__read_from_the_tape__end_where_the_model_ends_each_step():
     sqrt = f.loc[f["run"] == 1].sort_values("hour")["pool_sqrt_price"].to_numpy(float)
     tr = pool_trades(sc, 1, sqrt)
     assert tr is not None and len(tr) == len(sqrt) and tr[0] == []
-    husd = [[t for t in step if t.venue == HUSD_POOL] for step in tr]
+    husd = [[t for t in step if t.venue == sc.pool.name] for step in tr]  # the reference pool
     labels = {label(t) for step in husd for t in step}
     assert {"retail", "looper", "arbitrage buy"} <= labels, labels
     ends = [(k, step[-1].sqrt_after) for k, step in enumerate(husd) if step]
