@@ -340,9 +340,8 @@ def load_deployment(path: str | os.PathLike, admin, contracts: Contracts | None 
         setattr(p, name, C.at(KINDS[name], addr))
     p.tokens = {s: C.at("MockERC20", data["tokens"][s]["address"]) for s in p.spec.tokens}
     p.feeds = {s: C.at("MockAggregator", a) for s, a in data["feeds"].items()}
+    t = {tok.address: tok for tok in (*p.tokens.values(), p.husd, p.hyb)}  # a pool's tokens by address
     for name, info in data["pools"].items():
-        t = {a["address"]: p.hyb if s == "HYB" else p.husd if s == "HUSD" else p.tokens.get(s)
-             for s, a in data["tokens"].items()}
         p.pools[name] = PoolInfo(name=name, pool=C.at("UniswapV3Pool", info["address"]), fee=int(info["fee"]),
                                  token0=t[info["token0"]], token1=t[info["token1"]], tick_lower=int(info["tick_lower"]),
                                  tick_upper=int(info["tick_upper"]), liquidity=int(info["liquidity"]))
