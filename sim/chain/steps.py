@@ -18,12 +18,13 @@ from __future__ import annotations
 import math
 
 from sim.chain import evm
+from sim.chain.compare import ROUNDING_TOLERANCE
 from sim.chain.deploy import market_id
 from sim.chain.trades import label
 from sim.model.tape import HYB_POOL
 
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
-ROUNDING_CLAMP_WAD = 10**14  # a PSM amount is trimmed to fit the chain only when the excess is base-unit rounding ($1e-4)
+ROUNDING_CLAMP_WAD = 10**14  # an amount is trimmed to fit the chain only when the excess is rounding: $1e-4 a call ...
 USDC_FEED_EVERY_HOURS = 12  # within the USDC feed's heartbeat
 
 
@@ -215,7 +216,7 @@ class ReplayChain:
         units = evm.to_units(usdc, 6)
         fee = self.fee_bps["psm"]
         room = max(self.psm_ceiling - self.psm_state[1], 0)
-        if room < evm.psm_swap_in(units, fee) <= room + ROUNDING_CLAMP_WAD:
+        if room < evm.psm_swap_in(units, fee) <= room + self._psm_allowance():
             trimmed = units
             while trimmed > 0 and evm.psm_swap_in(trimmed, fee) > room:
                 trimmed -= 1
@@ -228,13 +229,20 @@ class ReplayChain:
         wei = evm.to_units(husd, 18)
         fee, usdc = self.fee_bps["psm"], self.psm_state[0]
         excess = evm.psm_swap_out(wei, fee) - usdc
-        if excess > 0 and excess * 10**12 <= ROUNDING_CLAMP_WAD:
+        if excess > 0 and excess * 10**12 <= self._psm_allowance():
             trimmed = wei - (excess * 10**12 * evm.BPS // max(evm.BPS - fee, 1)) - 10**12
             while trimmed > 0 and evm.psm_swap_out(trimmed, fee) > usdc:
                 trimmed -= 10**12
             self.clamps.append({"step": self.actor.step, "action": "psm swapOut", "husd_wei_trimmed": wei - trimmed})
             wei = trimmed
         return wei
+
+    def _psm_allowance(self) -> int:
+        """... or, for the PSM, what base-unit rounding may have accumulated between its books on chain and in
+        the model by this step (the comparison's own allowance for `psm_usdc`): a PSM the model drains to zero
+        holds that much less on chain."""
+        per_step = ROUNDING_TOLERANCE["psm_usdc"][0]
+        return max(ROUNDING_CLAMP_WAD, evm.usd_wad(per_step * (self.actor.step + 1)))
 
     @staticmethod
     def custody_usdc(row) -> float:
