@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sim.chain import evm
 from sim.chain.actor import ReplayError
-from sim.chain.node import AnvilNode
+from sim.chain.node import AnvilNode, off_disk_args
 
 FORK = "fork"
 APE_FORK = "ethereum:tripod-node-a-fork:foundry"
@@ -45,6 +45,29 @@ def mainnet_base() -> dict:
         sym, _, addr = item.partition("=")
         whales[sym.strip().upper()] = addr.strip()
     return {**MAINNET, "whales": whales}
+
+
+def keep_ape_anvil_off_disk() -> None:
+    """Ape's foundry provider (`ethereum:local:foundry`, the fork providers) starts anvil with its own flags and
+    offers no setting for more (ape-foundry 0.8.12): append `off_disk_args()` to its command, once per process,
+    so the anvil it starts leaves no state files either (sim/chain/node.py says why)."""
+    try:
+        from ape_foundry.provider import FoundryProvider
+    except ImportError:  # no ape-foundry: nothing starts anvil through Ape
+        return
+    build = FoundryProvider.build_command
+    if getattr(build, "tripod_off_disk", False):
+        return
+
+    def build_command(self) -> list[str]:
+        try:
+            fork_url = getattr(self, "fork_url", None)
+        except Exception:  # noqa: BLE001 - the fork provider raises its own error for a missing upstream, below
+            fork_url = None
+        return build(self) + off_disk_args(fork_url)
+
+    build_command.tripod_off_disk = True
+    FoundryProvider.build_command = build_command
 
 
 def ape_fork_settings(network_name: str, upstream: str, block: int | None = None) -> dict:
@@ -96,6 +119,7 @@ def connected(network: str = FORK, log_dir: str | os.PathLike | None = None, ups
     from ape.logging import logger
 
     logger.set_level("WARNING")
+    keep_ape_anvil_off_disk()
     log = Path(log_dir) if log_dir else None
     nodes: list[AnvilNode] = []
 
