@@ -52,8 +52,10 @@ def _hist_scenario(sc: Scenario, start: dt.date, days: int) -> Scenario:
 
 
 def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt.date | None = None,
-                   end: dt.date | None = None, seed: int | None = None, top: int = 10, chunk: int = 800) -> dict:
+                   end: dt.date | None = None, seed: int | None = None, top: int = 10, chunk: int = 800,
+                   progress: bool = False) -> dict:
     from sim.engines import run_engine
+    from sim.progress import bar
     from sim.markets import historical
     from sim.markets.paths import PER_STEP, MarketPaths
     from sim.model.params import make_params
@@ -68,6 +70,7 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
     steps = first.steps
     rows = []
     ref = None
+    ticks = bar(total=len(starts), desc="windows", unit="window", enabled=progress)
     for lo in range(0, len(starts), chunk):
         batch = starts[lo: lo + chunk]
         cols = []
@@ -85,7 +88,8 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         paths = MarketPaths(runs=np.arange(lo, lo + len(batch)), step_hours=first.step_hours, per_run=per_run,
                             per_step=per_step)
         genesis = genesis_state(first, paths.inputs(0, 0))
-        traj = run_engine("batch", params, genesis, paths, record=RECORD)
+        traj = run_engine("batch", params, genesis, paths, record=RECORD, progress=progress)
+        ticks.update(len(batch))
         d = traj.data
         r0 = d["reserve_fund_usd"][0]
         res_min = d["reserve_fund_usd"].min(axis=0)

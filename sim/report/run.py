@@ -13,8 +13,8 @@ from sim.report.page import Page, Raw, esc, manifest_html, table
 from sim.report.tables import headline_rows, methods_note, metric_rows
 
 # How runs are ranked for the drill-down: (id, what the reader picks, column, worst = lowest)
-PICKS = (("depeg", "worst by depeg", "peg_price", 3), ("reserve", "worst by reserve", "reserve_fund_usd", 2),
-         ("backing", "worst by backing", "backing_ratio", 2))
+PICKS = (("worst by depeg", "peg_price", 3, "pool price"), ("worst by reserve", "reserve_fund_usd", 2, "reserve"),
+         ("worst by backing", "backing_ratio", 2, "backing ratio"))
 
 
 def start_date(scenario):
@@ -27,13 +27,13 @@ def start_date(scenario):
 def pick_runs(data: dict, run_ids) -> list[dict]:
     """The runs a reader can open: the worst few by each criterion, and the median run by depeg."""
     picks, seen = [], set()
-    for key, what, col, n in PICKS:
+    for what, col, n, short in PICKS:
         if col not in data:
             continue
         lows = data[col].min(axis=0)
         for rank, i in enumerate(np.argsort(lows, kind="stable")[:n]):
             picks.append({"index": int(i), "run": int(run_ids[i]), "label": f"{what} #{rank + 1}: run {int(run_ids[i])} "
-                          f"(lowest {label(col)[0].lower() + label(col)[1:]} {fmt(lows[i], _unit(col))})"})
+                          f"(lowest {short} {fmt(lows[i], _unit(col))})"})
     if "peg_price" in data:
         lows = data["peg_price"].min(axis=0)
         i = int(np.argsort(lows, kind="stable")[len(lows) // 2])
