@@ -85,9 +85,11 @@ def apply_overrides(sc: Scenario, assignments: list[str]) -> Scenario:
         raise ScenarioError("--set", [str(err).splitlines()[0]]) from None
 
 
-def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "np.ndarray"]:
+def simulate_runs(sc: Scenario, run_ids, engine: str = "batch", observer=None,
+                  progress: bool = False) -> tuple[dict, "np.ndarray"]:
     """Per-run metrics of the given run ids, streaming (no trajectory is held). The unit of a sweep.
 
+    observer: another engine observer (`update(state, t)`) fed the same steps, e.g. fan quantiles.
     Returns (per-run figures as (R,) arrays, durations of completed depeg episodes in hours).
     """
     import numpy as np
@@ -102,12 +104,24 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
         from sim.engines.batch import run_batch
 
         acc = MetricsAccumulator(sc.step_hours, sc.depeg_threshold, sc.repeg_level)
-        traj = run_batch(params, genesis, paths, record=(), observer=acc)
+        both = acc if observer is None else _Observers(acc, observer)
+        traj = run_batch(params, genesis, paths, record=(), observer=both, progress=progress)
     else:
         traj = run_engine(engine, params, genesis, paths)
         acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, genesis)
     episodes = np.concatenate(acc.episodes) if acc.episodes else np.array([])
     return acc.per_run(traj.final), episodes
+
+
+class _Observers:
+    """Several engine observers fed the same steps."""
+
+    def __init__(self, *observers):
+        self.observers = observers
+
+    def update(self, state: dict, t: int) -> None:
+        for o in self.observers:
+            o.update(state, t)
 
 
 def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, engine: str = "batch",

@@ -19,7 +19,7 @@ def unit_of(key: str) -> str:
         return "pct100"
     if any(w in k for w in _PERCENT_WORDS) or k.endswith("_apr") or k.startswith("weights_") or k == "tbill_yield":
         return "pct"
-    if k.endswith("_hours") or "_hours_" in k or k == "hour":
+    if k.endswith("_hours") or "_hours_" in k or k == "hour" or k.startswith("hours_"):
         return "hours"
     if k.endswith("_days") or "_days_" in k:
         return "days"
