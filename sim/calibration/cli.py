@@ -100,7 +100,7 @@ def cmd_size_reserve(args) -> int:
     from sim.cli import _progress_wanted
     from pydantic import ValidationError
 
-    from sim.calibration.report import sizing_plot
+    from sim.calibration.report import sizing_html, sizing_plot
     from sim.calibration.sizing import PUBLIC_FIGURES, scale_liquidity, set_path, size_reserve, with_weights
     from sim.config import ScenarioError, format_validation_error, load_scenario
     from sim.results import atomic_write
@@ -160,9 +160,10 @@ def cmd_size_reserve(args) -> int:
     atomic_write(out / "sizing.csv", pd.DataFrame(table).to_csv(index=False))
     atomic_write(out / "sizing.json", _dump({"results": results, "public_figures": PUBLIC_FIGURES}))
     atomic_write(out / "sizing.png", sizing_plot(results, PUBLIC_FIGURES))
-    atomic_write(out / "manifest.json", _dump(_manifest(args, started, scenario=str(path), runs=results[0]["runs"],
-                                                         seed=results[0]["seed"], engine="batch")))
-    print(f"  wrote {out}/ (sizing.csv, sizing.json, sizing.png, manifest.json)")
+    manifest = _manifest(args, started, scenario=str(path), runs=results[0]["runs"], seed=results[0]["seed"], engine="batch")
+    atomic_write(out / "sizing.html", sizing_html(results, PUBLIC_FIGURES, manifest))
+    atomic_write(out / "manifest.json", _dump(manifest))
+    print(f"  wrote {out}/ (sizing.csv, sizing.json, sizing.html, sizing.png, manifest.json)")
     return 0
 
 

@@ -41,7 +41,7 @@ def figures_table(result: dict) -> str:
     return table(out, header)
 
 
-def fan_overlay(sides, column: str, series) -> "go.Figure":
+def fan_overlay(sides, column: str, series):
     import plotly.graph_objects as go
 
     fig = go.Figure()

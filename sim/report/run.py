@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from sim.report.fans import FAN_SERIES, event_marks, expand, fan_figure, run_path, stride_for, time_axis
-from sim.report.fmt import fmt, label
+from sim.report.fmt import fmt
 from sim.report.page import Page, Raw, esc, manifest_html, table
 from sim.report.tables import headline_rows, methods_note, metric_rows
 
