@@ -19,6 +19,7 @@ intervals), every quantile built by `sim.metrics._q` (it tags its values with th
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -153,6 +154,9 @@ def tagged_mean(values) -> "Tagged":
     return Tagged(float(v.mean()), mean_ci(v))
 
 
+_QUANTILE_KEY = re.compile(r"p\d{1,2}")
+
+
 def _interval(key: str, value, runs: int, per_run: dict | None):
     """The interval mirroring `value` (a number or a nested dict), or None when it has none."""
     if key.endswith("_probability"):
@@ -164,6 +168,8 @@ def _interval(key: str, value, runs: int, per_run: dict | None):
         for k, v in value.items():
             if k == "mean" and per_run is not None and key in per_run and isinstance(v, (int, float)):
                 sub = list(mean_ci(per_run[key]))
+            elif v is None and _QUANTILE_KEY.fullmatch(str(k)):  # a quantile of nothing (no episode): no bounds
+                sub = [None, None]
             else:
                 sub = _interval(str(k), v, runs, None)
             if sub is not None:
