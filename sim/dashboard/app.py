@@ -188,7 +188,7 @@ def run_page(e):
                  html.P("The reserve fund of every run at one time, and the share of runs already depleted. Drag the "
                         "slider or press Play.", className="sub"),
                  html.Button("Play", id="decay-play", n_clicks=0),
-                 dcc.Interval(id="decay-tick", interval=400, disabled=True),
+                 dcc.Interval(id="decay-tick", interval=700, disabled=True),
                  dcc.Slider(id="decay-t", min=0, max=last, step=k, value=0,
                             marks={int(t): f"{t * step_h:,.0f} h" for t in range(0, last + 1, max(k, last // 6 or 1))}),
                  html.Div(id="decay-text", className="note"), dcc.Graph(id="decay-hist")]
@@ -236,8 +236,7 @@ def decay_view(d: Path, t: int):
     import plotly.graph_objects as go
 
     values = data.slice_at(d, RESERVE, t)
-    start = data.slice_at(d, RESERVE, 0)
-    r0 = max(start) if start else 0.0
+    r0 = data.start_value(d, RESERVE)
     level = max(0.01 * r0, 1.0)  # sim.metrics: depleted at 1 % of the start
     share = data.depleted_share(d, RESERVE, t, level)
     _, step_h = data.steps(d)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 MAX_POINTS = 1500  # steps per drawn line (thinned in SQL)
@@ -96,17 +97,37 @@ def _ident(col: str, allowed) -> str:
     return '"' + col.replace('"', '""') + '"'
 
 
+def _stamp(d: Path) -> tuple[str, float]:
+    """A cache key that changes when the run is rewritten."""
+    p = Path(d) / "trajectories.parquet"
+    return str(p), p.stat().st_mtime
+
+
 def columns(d: Path) -> list[str]:
+    return list(_columns(*_stamp(d)))
+
+
+@lru_cache(maxsize=64)
+def _columns(path: str, _mtime: float) -> tuple[str, ...]:
     with _con() as con:
-        rows = con.execute(f"describe select * from read_parquet('{_traj(d)}')").fetchall()
-    return [r[0] for r in rows]
+        rows = con.execute(f"describe select * from read_parquet('{_q(path)}')").fetchall()
+    return tuple(r[0] for r in rows)
 
 
 def steps(d: Path) -> tuple[int, float]:
     """(last timestep, step in hours)."""
-    with _con() as con:
-        t, h = con.execute(f"select max(timestep), max(hour) from read_parquet('{_traj(d)}')").fetchone()
+    return _steps(*_stamp(d))
+
+
+@lru_cache(maxsize=64)
+def _steps(path: str, _mtime: float) -> tuple[int, float]:
+    with _con() as con:  # the Parquet statistics answer this without reading the columns
+        t, h = con.execute(f"select max(timestep), max(hour) from read_parquet('{_q(path)}')").fetchone()
     return int(t), (float(h) / t if t else 1.0)
+
+
+def _q(path: str) -> str:
+    return path.replace("'", "''")
 
 
 def stride(d: Path) -> int:
@@ -149,6 +170,19 @@ def slice_at(d: Path, col: str, timestep: int) -> list[float]:
     with _con() as con:
         return [r[0] for r in con.execute(f"select {c} from read_parquet('{_traj(d)}') where timestep = ?",
                                           [int(timestep)]).fetchall()]
+
+
+def start_value(d: Path, col: str) -> float:
+    """The largest value of `col` at timestep 0 (the reserve every run starts with)."""
+    return _start_value(*_stamp(d), col)
+
+
+@lru_cache(maxsize=64)
+def _start_value(path: str, _mtime: float, col: str) -> float:
+    c = _ident(col, _columns(path, _mtime))
+    with _con() as con:
+        (v,) = con.execute(f"select max({c}) from read_parquet('{_q(path)}') where timestep = 0").fetchone()
+    return float(v or 0.0)
 
 
 def depleted_share(d: Path, col: str, upto: int, level: float) -> float:
