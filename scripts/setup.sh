@@ -13,6 +13,16 @@ command -v "$PY" >/dev/null || PY=python3
 .venv/bin/python -m pip install -q -r requirements.lock
 .venv/bin/python -m pip install -q --no-deps -e .
 
+# Debian's chromium for the browser tests (Playwright drives it: Playwright's own browser download cannot work here)
+if ! command -v chromium >/dev/null; then
+  if [[ $(id -u) == 0 ]]; then SUDO=""; else SUDO=$(command -v sudo || true); fi
+  if [[ $(id -u) == 0 || -n $SUDO ]]; then
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: chromium missing and no root: the browser tests (tests/browser) will fail" >&2
+  fi
+fi
+
 if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 
 source scripts/env.sh
