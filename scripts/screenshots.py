@@ -13,12 +13,13 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from sim.dashboard.app import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -47,14 +48,6 @@ def shoot(page, path: Path, height: int = 1500) -> None:
     page.wait_for_timeout(800)
     page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1280, "height": height})
     print("wrote", path.relative_to(ROOT), flush=True)
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main() -> int:

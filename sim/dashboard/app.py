@@ -458,6 +458,15 @@ def _static_files(app, cat: Catalog) -> None:
         return send_from_directory(e.path, name)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now (for tests and scripts that start a dashboard)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def serve(dirs, host: str = "127.0.0.1", port: int = 8050) -> int:
     """Serve until Ctrl-C or SIGTERM; then close the socket and return 0."""
     import logging

@@ -116,11 +116,12 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def _default(o):
-    if hasattr(o, "tolist"):
+    """numpy arrays as lists; scalars and dates as `sim.results` writes them."""
+    if hasattr(o, "tolist") and getattr(o, "ndim", 0):
         return o.tolist()
-    if hasattr(o, "isoformat"):
-        return o.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+    from sim.results import _json_default
+
+    return _json_default(o)
 
 
 def table(rows: list[list], header: list[str], left: int = 1, cls: str = "") -> str:

@@ -3,13 +3,14 @@ here; scripts/setup.sh installs chromium). Every page is opened as a reader woul
 that leaves this machine fails the test."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from sim.dashboard.app import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -79,14 +80,6 @@ target: {{metric: reserve_depletion_probability, max: 0.05}}
     r = tripod("compare", "btc-crash", "venue-failure", "--runs", 6, "--set", "horizon_hours=96", "--out", d / "cmp")
     assert r.returncode == 0, r.stderr
     return d
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture
