@@ -58,15 +58,13 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
     from sim.progress import bar
     from sim.markets import historical
     from sim.markets.paths import PER_STEP, MarketPaths
-    from sim.model.params import make_params
-    from sim.model.state import genesis_state
+    from sim.model import Model
 
     starts = window_starts(days, stride_days, start, end)
     if not starts:
         raise ValueError(f"no {days}-day window fits the data between {start} and {end}")
     seed = sc.seed if seed is None else seed
     first = _hist_scenario(sc, starts[0], days)
-    params = make_params(first)
     steps = first.steps
     rows = []
     ref = None
@@ -87,8 +85,8 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         per_step = {k: np.zeros(steps + 1) for k in PER_STEP}
         paths = MarketPaths(runs=np.arange(lo, lo + len(batch)), step_hours=first.step_hours, per_run=per_run,
                             per_step=per_step)
-        genesis = genesis_state(first, paths.inputs(0, 0))
-        traj = run_engine("batch", params, genesis, paths, record=RECORD, progress=progress)
+        m = Model.build(first, paths=paths)
+        traj = run_engine("batch", m.params, m.genesis, m.paths, record=RECORD, progress=progress)
         ticks.update(len(batch))
         d = traj.data
         r0 = d["reserve_fund_usd"][0]

@@ -12,7 +12,7 @@ import io
 import numpy as np
 
 from sim.engines.common import Trajectory
-from sim.model.psubs import enabled_blocks
+from sim.model.psubs import block_variables, check_writes, enabled_blocks
 
 
 def _scalar(v):
@@ -28,7 +28,10 @@ def _policy(block, paths, tick=None):
         x = paths.inputs(t, col)
         if tick is not None and is_market:  # the market block runs once per step of each run
             tick(1)
-        return fn(params["model"], state, x)
+        signal = fn(params["model"], state, x)
+        if t == 1 and col == 0:  # once: each policy writes exactly the variables its block owns
+            check_writes(block, params["model"], signal)
+        return signal
 
     return policy
 
@@ -50,12 +53,9 @@ def run_cadcad(params: dict, genesis: dict, paths, progress: bool = False) -> Tr
     R, T = len(paths.runs), paths.steps
     blocks = enabled_blocks()
     ticks = bar(total=R * T, desc="cadCAD", unit="step", enabled=progress, leave=False)
-    # which variables each block owns: ask its policy once on the genesis state
-    psubs = []
-    for b in blocks:
-        owned = b["policy"](params, dict(genesis), paths.inputs(1 if b["label"] == "market" else 0, 0)).keys()
-        psubs.append({"label": b["label"], "policies": {b["label"]: _policy(b, paths, ticks.update if progress else None)},
-                      "variables": {k: update_from_signal(k) for k in owned}})
+    tick = ticks.update if progress else None
+    psubs = [{"label": b["label"], "policies": {b["label"]: _policy(b, paths, tick)},
+              "variables": {k: update_from_signal(k) for k in block_variables(b, params)}} for b in blocks]
     exp = Experiment()
     exp.append_model(initial_state={k: float(v) for k, v in genesis.items()}, partial_state_update_blocks=psubs,
                      sim_configs=config_sim({"N": R, "T": range(T), "M": {"model": [params]}}))
