@@ -54,9 +54,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20 runs instead of 200")
     ap.add_argument("--out", default=str(ROOT / "out" / "screenshots"))
+    ap.add_argument("--reuse", action="store_true", help="keep the results already in --out (only new pictures)")
     args = ap.parse_args()
     out = Path(args.out)
-    make_results(out, 20 if args.quick else 200)
+    if not (args.reuse and (out / "compare" / "compare.json").exists()):
+        make_results(out, 20 if args.quick else 200)
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -101,7 +103,7 @@ def main() -> int:
             page.get_by_role("link", name="reserve-vs-mix").click()
             page.wait_for_selector("#sweep-surface .main-svg")
             box = page.locator("#sweep-surface .nsewdrag").first.bounding_box()
-            page.mouse.click(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.1)
+            page.mouse.click(box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.8)
             page.wait_for_selector("#point-title")
             shoot(page, DOCS / "dashboard-sweep.png", 1300)
             browser.close()
