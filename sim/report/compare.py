@@ -2,7 +2,7 @@
 with its interval (marked when it excludes zero), the fans overlaid, losses side by side."""
 from __future__ import annotations
 
-from sim.report.fans import FAN_QUANTILES, FAN_SERIES, expand, stride_for, time_axis
+from sim.report.fans import FAN_QUANTILES, FAN_SERIES, expand, grid, stride_for, time_axis
 from sim.report.fmt import fmt, fmt_ci, unit_of
 from sim.report.page import Page, Raw, esc, table
 from sim.report.run import start_date
@@ -51,18 +51,20 @@ def fan_overlay(sides, column: str, series):
             continue
         x, _ = time_axis(q.shape[0] - 1, s.scenario.step_hours, start_date(s.scenario))
         st = stride_for(len(x))
-        xs, qq = x[::st], q[::st] * series.scale
+        xs, qq = grid(x[::st]), q[::st] * series.scale
         c = COLORS[i % len(COLORS)]
         rgba = f"rgba({int(c[1:3], 16)},{int(c[3:5], 16)},{int(c[5:7], 16)},0.15)"
-        fig.add_trace(go.Scatter(x=xs, y=qq[:, 0], line={"width": 0}, showlegend=False, hoverinfo="skip", legendgroup=s.name))
-        fig.add_trace(go.Scatter(x=xs, y=qq[:, -1], fill="tonexty", fillcolor=rgba, line={"width": 0}, hoverinfo="skip",
+        fig.add_trace(go.Scatter(**xs, y=qq[:, 0], line={"width": 0}, showlegend=False, hoverinfo="skip", legendgroup=s.name))
+        fig.add_trace(go.Scatter(**xs, y=qq[:, -1], fill="tonexty", fillcolor=rgba, line={"width": 0}, hoverinfo="skip",
                                  name=f"{s.name}: 5-95 %", legendgroup=s.name))
-        fig.add_trace(go.Scatter(x=xs, y=qq[:, FAN_QUANTILES.index(0.5)], line={"color": c, "width": 1.6},
+        fig.add_trace(go.Scatter(**xs, y=qq[:, FAN_QUANTILES.index(0.5)], line={"color": c, "width": 1.6},
                                  name=f"{s.name}: median", legendgroup=s.name))
     ref = sides[0].scenario.depeg_threshold if series.hline == "threshold" else series.hline
     if ref is not None:
         fig.add_hline(y=ref, line={"dash": "dash", "color": "#444", "width": 1})
+    dated = start_date(sides[0].scenario) is not None
     fig.update_layout(title={"text": series.title, "x": 0.01}, height=340, legend={"y": -0.3}, margin={"b": 80},
+                      xaxis={"type": "date" if dated else "linear", "ticksuffix": "" if dated else " h"},
                       yaxis={"tickprefix": "$" if series.unit == "usd" else "",
                              "tickformat": {"usd": ".3~s", "pct": ".2~%", "price": ".4f", "ratio": ".4f"}.get(series.unit, ".4~g")})
     return fig

@@ -65,12 +65,19 @@ def report_series(columns) -> tuple[str, ...]:
 
 
 def time_axis(steps: int, step_hours: float, start_date: dt.date | None = None):
-    """Hours, or datetimes for a historical run (its dates, not 'hour 3,000')."""
+    """Hours, or dates for a historical run (its dates, not 'hour 3,000'), as epoch milliseconds."""
     hours = np.arange(steps + 1) * step_hours
     if start_date is None:
         return hours, "hour"
-    t0 = np.datetime64(start_date.isoformat(), "s")
-    return t0 + (hours * 3600).astype("timedelta64[s]"), "date"
+    # milliseconds since the epoch on a date axis: a compact number array instead of a date string per point
+    t0 = np.datetime64(start_date.isoformat(), "ms").astype(np.int64)
+    return t0 + hours * 3_600_000.0, "date"
+
+
+def grid(xs) -> dict:
+    """x0 and dx for an evenly spaced axis (every trace of a figure would otherwise repeat the array)."""
+    xs = np.asarray(xs, dtype=float)
+    return {"x0": float(xs[0]), "dx": float(xs[1] - xs[0]) if len(xs) > 1 else 1.0}
 
 
 def stride_for(n: int) -> int:
@@ -128,7 +135,7 @@ def _marks_for(marks, column: str) -> list[tuple[float, float, str]]:
 def _x_at(hour: float, start_date):
     if start_date is None:
         return hour
-    return (dt.datetime.combine(start_date, dt.time()) + dt.timedelta(hours=hour)).isoformat()
+    return float(time_axis(0, 1.0, start_date)[0][0] + hour * 3_600_000.0)
 
 
 def fan_figure(x, values: np.ndarray, series: FanSeries, column: str, threshold: float, marks=(), start_date=None,
@@ -137,23 +144,23 @@ def fan_figure(x, values: np.ndarray, series: FanSeries, column: str, threshold:
     import plotly.graph_objects as go
 
     stride = stride_for(len(x))
-    xs = x[::stride]
+    xs = grid(x[::stride])
     q = bands(values * series.scale, stride)
     hover = _hover(series.unit)
     title = series.title if column == series.key else f"{series.title}: {column}"
     fig = go.Figure()
     band = "rgba(31,119,180,{})"
-    fig.add_trace(go.Scatter(x=xs, y=q[0], line={"width": 0}, showlegend=False, hoverinfo="skip", name="p5"))
-    fig.add_trace(go.Scatter(x=xs, y=q[4], fill="tonexty", fillcolor=band.format(0.18), line={"width": 0},
+    fig.add_trace(go.Scatter(**xs, y=q[0], line={"width": 0}, showlegend=False, hoverinfo="skip", name="p5"))
+    fig.add_trace(go.Scatter(**xs, y=q[4], fill="tonexty", fillcolor=band.format(0.18), line={"width": 0},
                              name="5-95 % of runs", hovertemplate=None, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=xs, y=q[2], line={"color": "#1f77b4", "width": 1.6}, name="median",
+    fig.add_trace(go.Scatter(**xs, y=q[2], line={"color": "#1f77b4", "width": 1.6}, name="median",
                              hovertemplate=f"median {hover}<extra></extra>",
                              customdata=np.stack([q[0], q[1], q[3], q[4]], axis=1)))
     sel_name, sel_y = (selected[1], run_path(values * series.scale, selected[0], stride)) if selected else ("run", [])
-    fig.add_trace(go.Scatter(x=xs, y=sel_y, line={"color": "#d62728", "width": 1.1}, name=sel_name,
+    fig.add_trace(go.Scatter(**xs, y=sel_y, line={"color": "#d62728", "width": 1.1}, name=sel_name,
                              hovertemplate=f"{sel_name} {hover}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=xs, y=q[1], line={"width": 0}, showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=xs, y=q[3], fill="tonexty", fillcolor=band.format(0.32), line={"width": 0},
+    fig.add_trace(go.Scatter(**xs, y=q[1], line={"width": 0}, showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(**xs, y=q[3], fill="tonexty", fillcolor=band.format(0.32), line={"width": 0},
                              name="25-75 %", hoverinfo="skip"))
     fig.data[2].hovertemplate = (f"median {hover}<br>50 %: %{{customdata[1]:{_d3(series.unit)}}} .. "
                                  f"%{{customdata[2]:{_d3(series.unit)}}}<br>90 %: %{{customdata[0]:{_d3(series.unit)}}} .. "
@@ -179,12 +186,12 @@ def fan_figure(x, values: np.ndarray, series: FanSeries, column: str, threshold:
                       annotations=notes, height=340, margin={"b": 80}, legend={"y": -0.3},
                       yaxis={"tickformat": _d3(series.unit), "ticksuffix": " bps" if series.unit == "bps" else "",
                              "tickprefix": "$" if series.unit == "usd" else ""},
-                      xaxis={"ticksuffix": "" if start_date else " h"})
+                      xaxis={"ticksuffix": "" if start_date else " h", "type": "date" if start_date else "linear"})
     return fig
 
 
 def _d3(unit: str) -> str:
-    return {"usd": ".3~s", "pct": ".2~%", "price": ".4f", "ratio": ".4f", "bps": ".3~s"}.get(unit, ".4~g")
+    return {"usd": ".3~s", "pct": ".2~%", "price": ".4f", "ratio": ".6~f", "bps": ".3~s"}.get(unit, ".4~g")
 
 
 def _hover(unit: str) -> str:
