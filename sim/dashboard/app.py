@@ -213,7 +213,8 @@ def fan_figure(d: Path, column: str, run: int | None):
     import plotly.graph_objects as go
 
     f = data.fan(d, column)
-    x = f["hour"]
+    t0 = data.start_ms(d)
+    x = _x(f["hour"], t0)
     q = list(zip(*f["q"])) if f["q"] else [[]] * 5
     unit = unit_of(column)
     fig = go.Figure([
@@ -225,11 +226,18 @@ def fan_figure(d: Path, column: str, run: int | None):
     ])
     if run is not None:
         p = data.run_path(d, run, [column])
-        fig.add_trace(go.Scatter(x=p["hour"], y=p[column], line={"color": "#d62728", "width": 1.1}, name=f"run {run}"))
+        fig.add_trace(go.Scatter(x=_x(p["hour"], t0), y=p[column], line={"color": "#d62728", "width": 1.1},
+                                 name=f"run {run}"))
     fig.update_layout(title={"text": label(column), "x": 0.01}, hovermode="x unified", height=420,
-                      xaxis={"title": {"text": "hour"}}, yaxis={"tickprefix": "$" if unit == "usd" else ""},
+                      xaxis={"title": {"text": "date" if t0 else "hour"}, "type": "date" if t0 else "linear"},
+                      yaxis={"tickprefix": "$" if unit == "usd" else ""},
                       margin={"l": 60, "r": 20, "t": 40, "b": 40}, template="plotly_white")
     return fig
+
+
+def _x(hours, t0: float | None):
+    """Hours, or epoch milliseconds on a date axis for a historical run."""
+    return hours if t0 is None else [t0 + h * 3_600_000.0 for h in hours]
 
 
 def decay_view(d: Path, t: int):

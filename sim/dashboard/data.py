@@ -97,6 +97,20 @@ def _ident(col: str, allowed) -> str:
     return '"' + col.replace('"', '""') + '"'
 
 
+def start_ms(d: Path) -> float | None:
+    """Epoch milliseconds of hour 0 for a historical run (from its scenario.json), else None."""
+    f = Path(d) / "scenario.json"
+    if not f.exists():
+        return None
+    m = (json.loads(f.read_text()).get("market") or {})
+    if m.get("source") != "historical":
+        return None
+    import datetime as dt
+
+    day = dt.date.fromisoformat(m["historical"]["start_date"])
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp() * 1000.0
+
+
 def _stamp(d: Path) -> tuple[str, float]:
     """A cache key that changes when the run is rewritten."""
     p = Path(d) / "trajectories.parquet"
