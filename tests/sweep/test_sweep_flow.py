@@ -57,7 +57,9 @@ def test_sweep__two_workers__writes_results_summary_report(clean):
     html = (out / "report.html").read_text()
     figs = assert_self_contained(html, min_figures=2)
     surface = next(iter(figs.values()))
-    assert surface["data"][0]["type"] == "heatmap" and "clicked" not in html  # cells carry their point for a click
+    assert surface["data"][0]["type"] == "heatmap"
+    points = {int(c[2]) for row in surface["data"][0]["customdata"] for c in row}  # a click opens the cell's point
+    assert points == set(summary["point"])
     assert "runs per point" in html and "met with 95 % confidence" in html
     assert len(list((out / "parts").glob("*.parquet"))) == 8
     assert "8 of 8 chunks run now" in r.stdout
