@@ -12,9 +12,10 @@
   for quantiles and means.
 
 `with_intervals(summary, per_run)` adds `<key>_ci95` beside every figure by a rule over keys, not a
-list: every `*_probability` (a share of the `runs`, at any depth: per-venue dicts get per-venue
-intervals), every quantile built by `sim.metrics._q` (it tags its values with their interval), every
-`mean` whose per-run values are `per_run[key]`. New metrics get intervals without edits here.
+list: every `*_probability` and `*_probability_by_<thing>` (a share of the `runs`, at any depth:
+per-venue dicts get per-venue intervals), every quantile built by `sim.metrics._q` (it tags its
+values with their interval), every `mean` whose per-run values are `per_run[key]`. New metrics get
+intervals without edits here.
 """
 from __future__ import annotations
 
@@ -155,11 +156,17 @@ def tagged_mean(values) -> "Tagged":
 
 
 _QUANTILE_KEY = re.compile(r"p\d{1,2}")
+_PROBABILITY_KEY = re.compile(r".*_probability(_by_\w+)?")
+
+
+def is_probability(key: str) -> bool:
+    """`x_probability`, or `x_probability_by_venue` (a dict of shares, one per venue)."""
+    return bool(_PROBABILITY_KEY.fullmatch(str(key)))
 
 
 def _interval(key: str, value, runs: int, per_run: dict | None):
     """The interval mirroring `value` (a number or a nested dict), or None when it has none."""
-    if key.endswith("_probability"):
+    if is_probability(key):
         return _probability_interval(value, runs)
     if isinstance(value, Tagged):
         return list(value.ci)
