@@ -80,6 +80,7 @@ def test_with_intervals__rule_over_keys_covers_metrics_added_later():
         "queued_exits_usd": {"mean": float(per_run["queued_exits_usd"].mean()),
                              **tagged_quantiles(per_run["queued_exits_usd"], {"p95": 0.95})},
         "venue_halted_probability": {"curve": 0.0, "book": 0.2},
+        "exhausted_probability_by_venue": {"curve": 0.04},
         "note": "text stays as it is",
     }
     out = with_intervals(summary, per_run)
@@ -89,6 +90,7 @@ def test_with_intervals__rule_over_keys_covers_metrics_added_later():
     assert set(out["redeemed_24h_max_share_ci95"]) == {"p50", "p95"}
     assert set(out["queued_exits_usd_ci95"]) == {"mean", "p95"}
     assert out["venue_halted_probability_ci95"]["curve"][1] > 0
+    assert out["exhausted_probability_by_venue_ci95"]["curve"] == list(clopper_pearson(2, 50))
     assert "note_ci95" not in out and "runs_ci95" not in out
     # values come back as plain floats, in place
     assert type(out["redeemed_24h_max_share"]["p50"]) is float
