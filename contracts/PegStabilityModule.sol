@@ -7,6 +7,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {HUSD} from "./HUSD.sol";
+import {IPegStabilityModule} from "./interfaces/IPegStabilityModule.sol";
 import {ZeroAmount, ZeroAddress, FeeTooHigh} from "./Errors.sol";
 
 /// @title PegStabilityModule: USDC <-> HUSD at 1:1 with a fee, up to a ceiling
@@ -15,7 +16,7 @@ import {ZeroAmount, ZeroAddress, FeeTooHigh} from "./Errors.sol";
 /// minted as HUSD: they stay here as surplus USDC (swapIn keeps the whole USDC in and mints it less the
 /// fee; swapOut burns all the HUSD in and pays it out less the fee). So the USDC held always covers
 /// `debt`; `swapOut` pays from the USDC held (its surplus may buy back HUSD minted elsewhere).
-contract PegStabilityModule is AccessControl, ReentrancyGuard {
+contract PegStabilityModule is AccessControl, ReentrancyGuard, IPegStabilityModule {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
