@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Base} from "../utils/Base.sol";
+import {ProtocolHandler} from "./ProtocolHandler.sol";
+import {HUSD} from "../../../contracts/HUSD.sol";
+import {Minter} from "../../../contracts/Minter.sol";
+import {PegStabilityModule} from "../../../contracts/PegStabilityModule.sol";
+import {StakedHUSD} from "../../../contracts/StakedHUSD.sol";
+import {ReserveFund} from "../../../contracts/ReserveFund.sol";
+import {MockERC20} from "../../../contracts/test/MockERC20.sol";
+
+/// The protocol's invariants, each checked after every call of every sequence the handler's actors
+/// make (foundry.toml: 500 runs x depth 50 with fail_on_revert in CI; the campaign profile 10,000 runs).
+contract ProtocolInvariants is Base {
+    ProtocolHandler internal h;
+    HUSD internal husd;
+    Minter internal minter;
+    PegStabilityModule internal psm;
+    StakedHUSD internal shusd;
+    ReserveFund internal reserve;
+
+    function setUp() public {
+        h = new ProtocolHandler();
+        (husd, minter, psm, shusd, reserve) = (h.husd(), h.minter(), h.psm(), h.shusd(), h.reserve());
+        targetContract(address(h));
+        bytes4[] memory s = new bytes4[](22);
+        (s[0], s[1], s[2], s[3]) = (h.mint.selector, h.redeem.selector, h.psmSwapIn.selector, h.psmSwapOut.selector);
+        (s[4], s[5], s[6], s[7]) = (h.poolSwap.selector, h.stake.selector, h.cooldown.selector, h.unstake.selector);
+        (s[8], s[9], s[10], s[11]) = (h.reportHedge.selector, h.moveOracle.selector, h.refreshFeeds.selector, h.warp.selector);
+        (s[12], s[13], s[14]) = (h.recapitalize.selector, h.distributeRewards.selector, h.reserveDeposit.selector);
+        (s[15], s[16], s[17]) = (h.reservePayout.selector, h.moveCollateral.selector, h.tripBreakers.selector);
+        (s[18], s[19], s[20], s[21]) = (h.pauseOrUnpause.selector, h.changeParameters.selector, h.strangerCall.selector, h.mint.selector);
+        targetSelector(FuzzSelector(address(h), s));
+    }
+
+    /// HUSD supply == lifetime minted - burned == the sum of every holder's balance, and only the
+    /// handler's role holders minted or burned it.
+    function invariant_supplyIsMintedMinusBurnedIsSumOfBalances() public view {
+        uint256 supply = husd.totalSupply();
+        assertEq(supply, husd.totalMinted() - husd.totalBurned(), "supply != minted - burned");
+        address[] memory holders = h.holders();
+        uint256 sum;
+        for (uint256 i = 0; i < holders.length; i++) sum += husd.balanceOf(holders[i]);
+        assertEq(sum, supply, "sum of balances != supply");
+        assertEq(husd.totalMinted() - h.initialMinted(), h.ghostMinted(), "HUSD minted outside the role holders' calls");
+        assertEq(husd.totalBurned(), h.ghostBurned(), "HUSD burned outside redemptions");
+    }
+
+    /// The PSM's USDC covers the HUSD it has outstanding; the debt never passed a ceiling that was set.
+    function invariant_psmCustodyCoversDebt() public view {
+        assertGe(h.tokens(0).balanceOf(address(psm)) * psm.scale(), psm.debt(), "PSM USDC < debt");
+        assertLe(psm.debt(), h.maxCeiling(), "PSM debt above every ceiling set");
+    }
+
+    /// No block and no hour ever saw more minted or redeemed than the largest cap in force in it.
+    function invariant_capsNeverExceeded() public view {
+        for (uint256 k = 0; k < h.touchedBlockCount(); k++) {
+            uint256 b = h.touchedBlocks(k);
+            (uint256 mintCap, uint256 redeemCap) = h.capsInForceBlock(b);
+            assertLe(minter.mintedInBlock(b), mintCap, "per-block mint cap exceeded");
+            assertLe(minter.redeemedInBlock(b), redeemCap, "per-block redeem cap exceeded");
+        }
+        for (uint256 k = 0; k < h.touchedHourCount(); k++) {
+            uint256 hr = h.touchedHours(k);
+            (uint256 mintCap, uint256 redeemCap) = h.capsInForceHour(hr);
+            assertLe(minter.mintedInHour(hr), mintCap, "per-hour mint cap exceeded");
+            assertLe(minter.redeemedInHour(hr), redeemCap, "per-hour redeem cap exceeded");
+        }
+    }
+
+    /// Only role holders mint, move collateral or change parameters: every stranger's privileged call
+    /// was refused, and the Minter's custody moved only by mints, redemptions, treasury moves and covers.
+    function invariant_onlyRolesMintMoveCollateralOrChangeParameters() public view {
+        assertEq(h.unauthorizedSuccesses(), 0, "a privileged call without the role succeeded");
+        for (uint256 i = 0; i < 4; i++) {
+            MockERC20 t = h.tokens(i);
+            assertEq(t.balanceOf(address(minter)), h.ghostCustody(i), "custody moved outside the role holders' calls");
+        }
+    }
+
+    /// A mint pause stops every mint (Minter and PSM swapIn); no redemption the backing covers is refused.
+    function invariant_pauseStopsMintsNeverCoveredRedemptions() public view {
+        assertEq(h.mintsWhilePaused(), 0, "a mint went through a pause");
+        assertEq(h.coveredRedeemsRefused(), 0, "a redemption the backing covers was refused");
+    }
+
+    /// sHUSD's share price never falls (the vault records no loss), and its books balance.
+    function invariant_sharePriceNeverFalls() public view {
+        assertEq(h.sharePriceFalls(), 0, "sHUSD share price fell");
+        assertEq(
+            husd.balanceOf(address(shusd)),
+            shusd.totalAssets() + shusd.unvestedAmount() + shusd.totalCooling(),
+            "sHUSD books"
+        );
+    }
+
+    /// Reserve payouts on any day stay within the daily limit in force.
+    function invariant_reservePayoutsWithinLimits() public view {
+        address usdc = address(h.tokens(0));
+        for (uint256 k = 0; k < h.touchedDayCount(); k++) {
+            uint256 d = h.touchedDays(k);
+            assertLe(reserve.paidOnDay(usdc, d), h.payoutLimitInForceDay(d), "reserve paid more than its daily limit");
+        }
+    }
+
+    /// Backing >= supply unless a loss was recorded: backing - supply moved down only through market
+    /// events (prices, hedge reports, time); no other action lowered it beyond floor rounding.
+    function invariant_backingCoversSupplyUnlessLossRecorded() public view {
+        assertEq(h.surplusDecreases(), 0, "an action other than a market event lowered backing - supply");
+        int256 slack = h.surplus() + h.recordedLoss() + int256(h.roundingAllowance());
+        assertTrue(slack >= 0, "backing < supply with no loss recorded to explain it");
+    }
+
+    /// Every privileged action the handler made emitted its event, and every revert was a named,
+    /// expected one.
+    function invariant_privilegedActionsEmitAndRevertsAreExpected() public view {
+        assertEq(h.missingEvents(), 0, "a privileged action emitted no event");
+        if (h.unexpectedReverts() != 0) {
+            revert(string.concat("unexpected revert, selector ", _str(uint32(h.lastUnexpected()))));
+        }
+    }
+}
