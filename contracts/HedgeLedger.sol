@@ -150,7 +150,9 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
 
     /// @notice Record the current state of one short perp position. A report that leaves the sleeve
     /// outside its drift bound is still recorded (the ledger must reflect reality) but emits
-    /// DeltaDriftBreached, and further mints of that asset revert until the hedge is fixed.
+    /// DeltaDriftBreached, and further mints of that asset revert until the hedge is fixed. A report
+    /// never depends on the oracle: during an outage of the asset's feed it is recorded all the same
+    /// (a venue loss must reach the backing breaker), with netDelta 0 in the event and no drift check.
     function report(bytes32 market, uint256 notional, uint256 margin, int256 unrealizedPnl, bytes32 venue)
         external
         onlyRole(OPERATOR_ROLE)
@@ -162,9 +164,12 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
         h.unrealizedPnl = unrealizedPnl;
         h.venue = venue;
         h.updatedAt = uint64(block.timestamp);
-        (int256 net, uint256 bound) = netDelta(h.asset);
-        emit HedgeReported(market, venue, notional, margin, unrealizedPnl, net);
-        if (_abs(net) > bound) emit DeltaDriftBreached(market, net, bound);
+        try this.netDelta(h.asset) returns (int256 net, uint256 bound) {
+            emit HedgeReported(market, venue, notional, margin, unrealizedPnl, net);
+            if (_abs(net) > bound) emit DeltaDriftBreached(market, net, bound);
+        } catch {
+            emit HedgeReported(market, venue, notional, margin, unrealizedPnl, 0);
+        }
     }
 
     // ------------------------------------------------------------------ views

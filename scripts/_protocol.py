@@ -270,6 +270,7 @@ def deploy_protocol(
     p.psm = admin.deploy(
         project.PegStabilityModule, admin, p.husd, p.usdc, s["fee_in_bps"], s["fee_out_bps"], int(s["ceiling_usd"] * WAD)
     )
+    p.psm.setOracle(p.oracle, **tx)  # no mint at par against USDC the router cannot price
     h = params["hedge"]
     p.ledger = admin.deploy(
         project.HedgeLedger, admin, p.oracle, p.minter, h["max_drift_bps"], int(h["drift_buffer_usd"] * WAD), h["max_report_age_s"]

@@ -156,6 +156,16 @@ def test_set_max_report_age__zero__reverts_and_by_admin__emits(ledger, gov):
 # ---------------------------------------------------------------------- backing breaker during an oracle outage
 
 
+def test_report__during_btc_oracle_outage__is_recorded(protocol, ledger, oracle, tokens, operator, gov, chain):
+    """Found by the forge invariant suite: the report computed the net delta at the oracle price and
+    reverted during an outage, so a venue loss could not reach the backing breaker."""
+    chain.mine(1, timestamp=chain.blocks.head.timestamp + 2 * HOUR)  # the BTC feed (1 h heartbeat) dies
+    assert not oracle.isHealthy(tokens["WBTC"])
+    tx = ledger.report(market_id("BTC-PERP"), 0, 0, -50_000 * WAD, VENUE, sender=operator)
+    assert tx.decode_logs(ledger.HedgeReported)[0].netDelta == 0
+    assert int(ledger.hedgeEquity()) == -50_000 * WAD
+
+
 def test_check_backing__during_btc_oracle_outage__trips(protocol, guardian_contract, minter, ledger, oracle, tokens, fund, arb,
                                                          operator, fish, gov, chain):
     wbtc = tokens["WBTC"]
@@ -267,3 +277,7 @@ def test_redeem__usdc_depegged_past_band__usdc_leg_stops_other_sleeves_and_psm_g
         minter.redeem(tokens["USDC"], 1_000 * WAD, 0, arb, sender=arb)
     minter.redeem(tbill, 1_000 * WAD, 0, arb, sender=arb)
     psm.swapOut(1_000 * WAD, arb, sender=arb)
+    tokens["USDC"].mint(arb, 1_000 * 10**6, sender=arb)
+    tokens["USDC"].approve(psm, 2**256 - 1, sender=arb)
+    with ape.reverts(oracle.PriceOutOfBounds):  # the PSM mints nothing at par against depegged USDC
+        psm.swapIn(1_000 * 10**6, arb, sender=arb)

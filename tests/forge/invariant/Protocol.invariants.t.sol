@@ -34,9 +34,10 @@ contract ProtocolInvariants is Base {
         targetSelector(FuzzSelector(address(h), s));
     }
 
-    /// HUSD supply == lifetime minted - burned == the sum of every holder's balance, and only the
-    /// handler's role holders minted or burned it.
-    function invariant_supplyIsMintedMinusBurnedIsSumOfBalances() public view {
+    /// HUSD supply == lifetime minted - burned == the sum of every holder's balance; only role holders
+    /// minted or burned it (the handler's ghost counts every successful mint, swap and reward); the
+    /// Minter's custody moved only through their calls; the PSM's USDC covers its debt.
+    function invariant_supplyCustodyAndPsmDebt() public view {
         uint256 supply = husd.totalSupply();
         assertEq(supply, husd.totalMinted() - husd.totalBurned(), "supply != minted - burned");
         address[] memory holders = h.holders();
@@ -45,16 +46,17 @@ contract ProtocolInvariants is Base {
         assertEq(sum, supply, "sum of balances != supply");
         assertEq(husd.totalMinted() - h.initialMinted(), h.ghostMinted(), "HUSD minted outside the role holders' calls");
         assertEq(husd.totalBurned(), h.ghostBurned(), "HUSD burned outside redemptions");
-    }
-
-    /// The PSM's USDC covers the HUSD it has outstanding; the debt never passed a ceiling that was set.
-    function invariant_psmCustodyCoversDebt() public view {
+        for (uint256 i = 0; i < 4; i++) {
+            MockERC20 t = h.tokens(i);
+            assertEq(t.balanceOf(address(minter)), h.ghostCustody(i), "custody moved outside the role holders' calls");
+        }
         assertGe(h.tokens(0).balanceOf(address(psm)) * psm.scale(), psm.debt(), "PSM USDC < debt");
         assertLe(psm.debt(), h.maxCeiling(), "PSM debt above every ceiling set");
     }
 
-    /// No block and no hour ever saw more minted or redeemed than the largest cap in force in it.
-    function invariant_capsNeverExceeded() public view {
+    /// No block and no hour saw more minted or redeemed than the largest cap in force in it; no day saw
+    /// the reserve pay out more than its daily limit.
+    function invariant_capsAndPayoutLimitsNeverExceeded() public view {
         for (uint256 k = 0; k < h.touchedBlockCount(); k++) {
             uint256 b = h.touchedBlocks(k);
             (uint256 mintCap, uint256 redeemCap) = h.capsInForceBlock(b);
@@ -67,15 +69,21 @@ contract ProtocolInvariants is Base {
             assertLe(minter.mintedInHour(hr), mintCap, "per-hour mint cap exceeded");
             assertLe(minter.redeemedInHour(hr), redeemCap, "per-hour redeem cap exceeded");
         }
+        address usdc = address(h.tokens(0));
+        for (uint256 k = 0; k < h.touchedDayCount(); k++) {
+            uint256 d = h.touchedDays(k);
+            assertLe(reserve.paidOnDay(usdc, d), h.payoutLimitInForceDay(d), "reserve paid more than its daily limit");
+        }
     }
 
-    /// Only role holders mint, move collateral or change parameters: every stranger's privileged call
-    /// was refused, and the Minter's custody moved only by mints, redemptions, treasury moves and covers.
-    function invariant_onlyRolesMintMoveCollateralOrChangeParameters() public view {
+    /// Only role holders mint, move collateral or change parameters (every stranger's privileged call
+    /// was refused by AccessControl, a move to an unregistered account by the Minter); every privileged
+    /// action emitted its event; every revert was a named one its preconditions allow.
+    function invariant_onlyRolesActAndPrivilegedActionsEmit() public view {
         assertEq(h.unauthorizedSuccesses(), 0, "a privileged call without the role succeeded");
-        for (uint256 i = 0; i < 4; i++) {
-            MockERC20 t = h.tokens(i);
-            assertEq(t.balanceOf(address(minter)), h.ghostCustody(i), "custody moved outside the role holders' calls");
+        assertEq(h.missingEvents(), 0, "a privileged action emitted no event");
+        if (h.unexpectedReverts() != 0) {
+            revert(string.concat("unexpected revert, selector ", _str(uint32(h.lastUnexpected()))));
         }
     }
 
@@ -85,7 +93,7 @@ contract ProtocolInvariants is Base {
         assertEq(h.coveredRedeemsRefused(), 0, "a redemption the backing covers was refused");
     }
 
-    /// sHUSD's share price never falls (the vault records no loss), and its books balance.
+    /// sHUSD's share price never falls (the vault has no loss to record), and its books balance.
     function invariant_sharePriceNeverFalls() public view {
         assertEq(h.sharePriceFalls(), 0, "sHUSD share price fell");
         assertEq(
@@ -95,29 +103,11 @@ contract ProtocolInvariants is Base {
         );
     }
 
-    /// Reserve payouts on any day stay within the daily limit in force.
-    function invariant_reservePayoutsWithinLimits() public view {
-        address usdc = address(h.tokens(0));
-        for (uint256 k = 0; k < h.touchedDayCount(); k++) {
-            uint256 d = h.touchedDays(k);
-            assertLe(reserve.paidOnDay(usdc, d), h.payoutLimitInForceDay(d), "reserve paid more than its daily limit");
-        }
-    }
-
     /// Backing >= supply unless a loss was recorded: backing - supply moved down only through market
     /// events (prices, hedge reports, time); no other action lowered it beyond floor rounding.
     function invariant_backingCoversSupplyUnlessLossRecorded() public view {
         assertEq(h.surplusDecreases(), 0, "an action other than a market event lowered backing - supply");
         int256 slack = h.surplus() + h.recordedLoss() + int256(h.roundingAllowance());
         assertTrue(slack >= 0, "backing < supply with no loss recorded to explain it");
-    }
-
-    /// Every privileged action the handler made emitted its event, and every revert was a named,
-    /// expected one.
-    function invariant_privilegedActionsEmitAndRevertsAreExpected() public view {
-        assertEq(h.missingEvents(), 0, "a privileged action emitted no event");
-        if (h.unexpectedReverts() != 0) {
-            revert(string.concat("unexpected revert, selector ", _str(uint32(h.lastUnexpected()))));
-        }
     }
 }

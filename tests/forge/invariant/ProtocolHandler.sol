@@ -141,6 +141,8 @@ contract ProtocolHandler is Fixture {
         _nonMarket(s0, false);
     }
 
+    /// The PSM swaps at par inside USDC's band: the gap to the oracle price (a small depeg) is a market
+    /// loss or gain of the swap, recorded; the rest must not lower the surplus.
     function psmSwapIn(uint256 actorSeed, uint256 usdSeed) external {
         _begin(this.psmSwapIn.selector);
         address actor = actors[actorSeed % actors.length];
@@ -152,9 +154,10 @@ contract ProtocolHandler is Fixture {
         try psm.swapIn(amount, actor) returns (uint256 out) {
             ghostMinted += out;
             if (paused) mintsWhilePaused++;
+            s0 -= _parGap(amount, true);
         } catch (bytes memory err) {
             bytes4 e = bytes4(err);
-            _allow(e, e == PegStabilityModule.PsmPaused.selector || e == PegStabilityModule.CeilingExceeded.selector);
+            _allow(e, e == PegStabilityModule.PsmPaused.selector || e == PegStabilityModule.CeilingExceeded.selector || _oracleError(e));
         }
         _nonMarket(s0, false);
     }
@@ -165,8 +168,9 @@ contract ProtocolHandler is Fixture {
         uint256 husdIn = husd.balanceOf(actor) * _bound(fracBps, 0, 10_000) / 10_000;
         int256 s0 = surplus();
         vm.prank(actor);
-        try psm.swapOut(husdIn, actor) {
+        try psm.swapOut(husdIn, actor) returns (uint256 out) {
             ghostBurned += husdIn;
+            s0 -= _parGap(out, false);
         } catch (bytes memory err) {
             bytes4 e = bytes4(err);
             _allow(
@@ -584,6 +588,17 @@ contract ProtocolHandler is Fixture {
             surplusDecreases++;
         }
         _sharePrice();
+    }
+
+    /// What a PSM swap of `usdc` units at par costs the surplus at the oracle's USDC price (recorded as a
+    /// market loss): USDC in below $1, or out above $1. Zero when USDC has no healthy price (counts zero).
+    function _parGap(uint256 usdc, bool into) internal returns (int256 loss) {
+        if (!oracle.isHealthy(address(tokens[0]))) return 0;
+        int256 px = int256(oracle.price(address(tokens[0])));
+        int256 gap = into ? int256(WAD) - px : px - int256(WAD);
+        if (gap <= 0) return 0;
+        loss = int256(usdc) * 1e12 * gap / int256(WAD) + 1;
+        recordedLoss += loss;
     }
 
     /// After a market action (prices, hedge reports, time): a fall of the surplus is a recorded loss.

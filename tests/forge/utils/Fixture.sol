@@ -106,6 +106,7 @@ abstract contract Fixture is Base {
         ledger.addCustodian(address(psm));
         reserve.setPayoutLimit(address(tokens[0]), 1_000_000e6);
         minter.setVenue(venue, true);
+        psm.setOracle(oracle);
         vm.stopPrank();
 
         _deployPools();
