@@ -92,7 +92,8 @@ contract Guardian is AccessControl {
     }
 
     function oraclesHealthy() external view returns (bool) {
-        for (uint256 i = 0; i < _watched.length; i++) {
+        uint256 n = _watched.length;
+        for (uint256 i = 0; i < n; i++) {
             if (!oracle.isHealthy(_watched[i])) return false;
         }
         return true;

@@ -180,7 +180,8 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
 
     /// @notice Units of `asset` held by all custodians.
     function custodyBalance(address asset) public view returns (uint256 bal) {
-        for (uint256 i = 0; i < _custodians.length; i++) {
+        uint256 n = _custodians.length;
+        for (uint256 i = 0; i < n; i++) {
             bal += IERC20(asset).balanceOf(_custodians[i]);
         }
     }
@@ -229,7 +230,8 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
     }
 
     function collateralValue() public view returns (uint256 total) {
-        for (uint256 i = 0; i < _assets.length; i++) {
+        uint256 n = _assets.length;
+        for (uint256 i = 0; i < n; i++) {
             total += spotValue(_assets[i]);
         }
     }
@@ -247,8 +249,9 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
 
     /// @inheritdoc IHedgeLedger
     function backingFloor() external view returns (uint256 backing, uint256 unpriced) {
-        uint256 collateral;
-        for (uint256 i = 0; i < _assets.length; i++) {
+        uint256 collateral = 0;
+        uint256 n = _assets.length;
+        for (uint256 i = 0; i < n; i++) {
             address a = _assets[i];
             uint256 bal = custodyBalance(a);
             if (bal == 0) continue;
@@ -279,7 +282,8 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
     }
 
     function _hedgeEquity(bool realisedOnly) internal view returns (int256 equity) {
-        for (uint256 i = 0; i < _markets.length; i++) {
+        uint256 n = _markets.length;
+        for (uint256 i = 0; i < n; i++) {
             bytes32 m = _markets[i];
             Hedge storage h = hedges[m];
             int256 pnl = h.unrealizedPnl;

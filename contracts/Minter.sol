@@ -176,7 +176,8 @@ contract Minter is AccessControl, ReentrancyGuard, IMinter {
 
     /// @notice USD value (18 decimals) of all collateral in custody at oracle prices.
     function collateralValue() external view returns (uint256 total) {
-        for (uint256 i = 0; i < _collateralList.length; i++) {
+        uint256 n = _collateralList.length;
+        for (uint256 i = 0; i < n; i++) {
             address a = _collateralList[i];
             uint256 bal = IERC20(a).balanceOf(address(this));
             if (bal != 0) total += bal * oracle.price(a) / 10 ** collaterals[a].decimals;
@@ -308,7 +309,8 @@ contract Minter is AccessControl, ReentrancyGuard, IMinter {
     }
 
     function _listed(address asset) internal view returns (bool) {
-        for (uint256 i = 0; i < _collateralList.length; i++) {
+        uint256 n = _collateralList.length;
+        for (uint256 i = 0; i < n; i++) {
             if (_collateralList[i] == asset) return true;
         }
         return false;

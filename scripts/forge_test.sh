@@ -17,10 +17,17 @@ python3 - "$log" "$rc" "$((SECONDS - start))" "${FOUNDRY_PROFILE:-default}" <<'P
 import re, sys
 log, rc, took, profile = open(sys.argv[1], errors="replace").read(), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 log = re.sub(r"\x1b\[[0-9;]*m", "", log)
-rows = re.findall(r"\[(PASS|FAIL[^\]]*)\]\s*(invariant\w*)\(\)\s*\(runs:\s*(\d+),\s*calls:\s*(\d+),\s*reverts:\s*(\d+)\)", log)
-rows += [(st, name, r, c, v) for st, name, r, c, v in
-         re.findall(r"\[(FAIL[^\]]*)\][\s\S]*?\s(invariant\w*)\(\)\s*\(runs:\s*(\d+),\s*calls:\s*(\d+),\s*reverts:\s*(\d+)\)", log)
-         if not any(name == n for _, n, *_ in rows)]
+# "[PASS] invariant_x() (runs: R, calls: C, reverts: V)"; a failure prints "[FAIL: reason]", the sequence, then the
+# same figures without the status: a test takes the status printed last before its figures
+rows, status = {}, None
+for m in re.finditer(r"\[(PASS|FAIL[^\]]*)\]|(invariant\w*)\(\)\s*\(runs:\s*(\d+),\s*calls:\s*(\d+),\s*reverts:\s*(\d+)\)", log):
+    if m.group(1):
+        status = "PASS" if m.group(1) == "PASS" else "FAIL"
+        continue
+    if rows.get(m.group(2), ("",))[0] != "FAIL":
+        rows[m.group(2)] = (status or "?", int(m.group(3)), int(m.group(4)), int(m.group(5)))
+    status = None
+rows = [(st, name, r, c, v) for name, (st, r, c, v) in rows.items()]
 failed = sum(int(n) for n in re.findall(r"Encountered a total of (\d+) failing test", log))
 runs = sum(int(r[2]) for r in rows)
 calls = sum(int(r[3]) for r in rows)

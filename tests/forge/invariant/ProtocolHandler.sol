@@ -534,10 +534,16 @@ contract ProtocolHandler is Fixture {
         return (capInForceHour[h][1], capInForceHour[h][3]);
     }
 
-    /// backing (never reverting: an unpriced asset counts zero) minus supply, 18-decimal USD
-    function surplus() public view returns (int256) {
-        (uint256 b,) = ledger.backingFloor();
-        return int256(b) - int256(husd.totalSupply());
+    /// Backing minus supply, 18-decimal USD, as HedgeLedger.backingFloor values it (an asset without a
+    /// healthy price counts zero) but not floored at zero, so a loss stays visible while backing is negative.
+    function surplus() public view returns (int256 s) {
+        for (uint256 i = 0; i < N_ASSETS; i++) {
+            uint256 bal = ledger.custodyBalance(address(tokens[i]));
+            if (bal != 0 && oracle.isHealthy(address(tokens[i]))) {
+                s += int256(bal * oracle.price(address(tokens[i])) / 10 ** DECIMALS[i]);
+            }
+        }
+        s += ledger.hedgeEquity() - int256(husd.totalSupply());
     }
 
     // ------------------------------------------------------------------ internal
