@@ -22,7 +22,8 @@ import {ZeroAmount, ZeroAddress, SlippageExceeded, FeeTooHigh} from "./Errors.so
 /// The collateral sits in this contract (custody). For hedged sleeves (BTC, gold) a mint must leave
 /// the net delta inside the HedgeLedger's bound. Staker rewards are minted by a treasurer into the
 /// registered sHUSD vault's vesting path, never more than the realised surplus (`distributeRewards`).
-/// Collateral leaves custody only to a registered custodian (HedgeLedger) or a registered venue.
+/// Collateral leaves custody only to a registered custodian (HedgeLedger) or a registered destination
+/// (an exchange account for hedge margin, the reserve fund).
 /// The caps are shared by all redeemers on purpose: they bound how fast the book can be drained,
 /// whoever drains it (contracts/README.md, "Decisions").
 contract Minter is AccessControl, ReentrancyGuard, IMinter {
@@ -45,7 +46,9 @@ contract Minter is AccessControl, ReentrancyGuard, IMinter {
     IOracleRouter public oracle;
     IHedgeLedger public hedgeLedger;
     IStakedHUSD public rewardVault;
-    mapping(address account => bool) public isVenue; // exchange accounts that hold the hedges' margin
+    /// Where collateral may leave custody to, besides the HedgeLedger's custodians: exchange accounts
+    /// holding the hedges' margin, and the reserve fund (its share of the surplus).
+    mapping(address account => bool) public isDestination;
 
     mapping(address asset => Collateral) public collaterals;
     address[] internal _collateralList;
@@ -92,7 +95,7 @@ contract Minter is AccessControl, ReentrancyGuard, IMinter {
     event RewardsDistributed(address indexed vault, uint256 amount, address indexed by);
     event CollateralMoved(address indexed asset, address indexed to, uint256 amount, address indexed by);
     event RewardVaultSet(address indexed vault);
-    event VenueSet(address indexed account, bool allowed);
+    event DestinationSet(address indexed account, bool allowed);
 
     constructor(
         address admin,
@@ -264,11 +267,11 @@ contract Minter is AccessControl, ReentrancyGuard, IMinter {
         emit RewardVaultSet(address(vault));
     }
 
-    /// @notice Register (or drop) an exchange account that may receive collateral as hedge margin.
-    function setVenue(address account, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    /// @notice Register (or drop) a destination for collateral: an exchange account (hedge margin) or the reserve fund.
+    function setDestination(address account, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (account == address(0)) revert ZeroAddress();
-        isVenue[account] = allowed;
-        emit VenueSet(account, allowed);
+        isDestination[account] = allowed;
+        emit DestinationSet(account, allowed);
     }
 
     /// @notice Mint `amount` HUSD of staker rewards into the registered vault's vesting path, within the
@@ -291,12 +294,13 @@ contract Minter is AccessControl, ReentrancyGuard, IMinter {
     }
 
     /// @notice Move collateral out of custody: to another registered custodian (e.g. USDC to the PSM
-    /// buffer) or to a registered venue (spot to an exchange as margin). Nowhere else.
+    /// buffer) or a registered destination (spot to an exchange as margin, USDC to the reserve fund).
+    /// Nowhere else.
     function moveCollateral(address asset, address to, uint256 amount) external nonReentrant onlyRole(TREASURER_ROLE) {
         if (amount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
         bool custodian = address(hedgeLedger) != address(0) && hedgeLedger.isCustodian(to);
-        if (to == address(this) || !(custodian || isVenue[to])) revert UnregisteredDestination(to);
+        if (to == address(this) || !(custodian || isDestination[to])) revert UnregisteredDestination(to);
         IERC20(asset).safeTransfer(to, amount);
         emit CollateralMoved(asset, to, amount, msg.sender);
     }

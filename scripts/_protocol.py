@@ -340,7 +340,7 @@ def deploy_protocol(
     for acct in get("coverer"):
         p.reserve.grantRole(p.reserve.COVERER_ROLE(), acct, **tx)
     for acct in roles.get("venue", []):
-        p.minter.setVenue(acct, True, **tx)
+        p.minter.setDestination(acct, True, **tx)
 
     if seed_pools:
         pc = params["pools"]["HUSD/USDC"]

@@ -10,7 +10,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 start=$SECONDS
 set +e
-forge test --match-path 'tests/forge/**' "$@" 2>&1 | tee "$log"
+# CI runs each invariant as its own campaign; the long campaign runs invariant_all (every property at once)
+if [[ ${FOUNDRY_PROFILE:-default} == campaign ]]; then pick=(--match-test invariant_all); else pick=(--no-match-test invariant_all); fi
+forge test --match-path 'tests/forge/**' "${pick[@]}" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 python3 - "$log" "$rc" "$((SECONDS - start))" "${FOUNDRY_PROFILE:-default}" <<'PY'

@@ -356,7 +356,7 @@ class _Chain:
             for spender in (P.minter, P.psm, P.router, P.reserve):
                 S.approve(tok, spender, **admin)
         S.approve(P.hyb, P.router, **admin)
-        P.minter.setVenue(S, True, **admin)  # the stepper is also the treasury desk: custody moves out to it
+        P.minter.setDestination(S, True, **admin)  # the stepper is also the treasury desk: custody moves out to it
         # the model puts the backstop's proceeds in the liquidity buffer: on chain they go to custody
         P.backstop.setReserveFund(P.minter, **admin)
         P.hyb.transfer(S, int(P.hyb.balanceOf(self.admin)), **admin)  # HYB inventory for the model's HYB sales

@@ -231,12 +231,12 @@ def test_move_collateral__to_custodian_or_registered_venue__keeps_backing(minter
     minter.moveCollateral(usdc, psm, 100 * 10**6, sender=treasurer)  # the PSM is a registered custodian
     assert int(ledger.totalBacking()) == before
     venue = "0x000000000000000000000000000000000000bEEF"  # an exchange deposit account
-    tx = minter.setVenue(venue, True, sender=gov)
-    assert tx.decode_logs(minter.VenueSet)[0].account == venue
+    tx = minter.setDestination(venue, True, sender=gov)
+    assert tx.decode_logs(minter.DestinationSet)[0].account == venue
     minter.moveCollateral(usdc, venue, 200 * 10**6, sender=treasurer)  # margin at the venue, once reported
     ledger.report(market_id("BTC-PERP"), 0, 200 * WAD, 0, VENUE, sender=operator)
     assert int(ledger.totalBacking()) == before
-    minter.setVenue(venue, False, sender=gov)
+    minter.setDestination(venue, False, sender=gov)
     with ape.reverts(minter.UnregisteredDestination):
         minter.moveCollateral(usdc, venue, 1, sender=treasurer)
 

@@ -47,11 +47,8 @@ contract ProtocolHandler is Fixture {
     uint256 public missingEvents;
     uint256 public surplusDecreases; // a non-market action that lowered backing - supply
     uint256 public maxCeiling;
-    uint256[] public touchedBlocks;
-    uint256[] public touchedHours;
+    uint256 public capsExceeded; // a block or hour whose mint/redeem use passed the largest cap in force in it
     uint256[] public touchedDays;
-    mapping(uint256 => bool) internal _seenBlock;
-    mapping(uint256 => bool) internal _seenHour;
     mapping(uint256 => bool) internal _seenDay;
     mapping(uint256 => uint256[4]) public capInForceBlock; // max (mint, redeem) caps in force in a block
     mapping(uint256 => uint256[4]) public capInForceHour;
@@ -492,7 +489,7 @@ contract ProtocolHandler is Fixture {
         else if (w == 3) (t, data) = (address(minter), abi.encodeCall(minter.moveCollateral, (address(tokens[0]), address(psm), 1)));
         else if (w == 4) (t, data) = (address(minter), abi.encodeCall(minter.distributeRewards, (1)));
         else if (w == 5) (t, data) = (address(minter), abi.encodeCall(minter.setCaps, (1, 1, 1, 1)));
-        else if (w == 6) (t, data) = (address(minter), abi.encodeCall(minter.setVenue, (stranger, true)));
+        else if (w == 6) (t, data) = (address(minter), abi.encodeCall(minter.setDestination, (stranger, true)));
         else if (w == 7) (t, data) = (address(psm), abi.encodeCall(psm.setCeiling, (0)));
         else if (w == 8) (t, data) = (address(ledger), abi.encodeCall(ledger.report, (BTC_PERP, 0, 1e30, 0, "X")));
         else if (w == 9) (t, data) = (address(oracle), abi.encodeCall(oracle.setGracePeriod, (0)));
@@ -514,14 +511,6 @@ contract ProtocolHandler is Fixture {
         (h[7], h[8], h[9], h[10], h[11]) = (address(psm), address(router), address(reserve), stranger, address(this));
     }
 
-    function touchedBlockCount() external view returns (uint256) {
-        return touchedBlocks.length;
-    }
-
-    function touchedHourCount() external view returns (uint256) {
-        return touchedHours.length;
-    }
-
     function touchedDayCount() external view returns (uint256) {
         return touchedDays.length;
     }
@@ -539,9 +528,10 @@ contract ProtocolHandler is Fixture {
     function surplus() public view returns (int256 s) {
         for (uint256 i = 0; i < N_ASSETS; i++) {
             uint256 bal = ledger.custodyBalance(address(tokens[i]));
-            if (bal != 0 && oracle.isHealthy(address(tokens[i]))) {
-                s += int256(bal * oracle.price(address(tokens[i])) / 10 ** DECIMALS[i]);
-            }
+            if (bal == 0) continue;
+            try oracle.price(address(tokens[i])) returns (uint256 px) {
+                s += int256(bal * px / 10 ** DECIMALS[i]);
+            } catch {}
         }
         s += ledger.hedgeEquity() - int256(husd.totalSupply());
     }
@@ -550,21 +540,25 @@ contract ProtocolHandler is Fixture {
 
     function _begin(bytes4 sel) internal {
         calls[sel]++;
+        _checkCaps(); // the buckets the previous action used, before this one may move the clock
         _touch();
     }
 
-    /// Remember the block, hour and caps in force, so each bucket is checked against the largest cap it saw.
+    /// A block's or hour's use changes only by actions in it: checking the current buckets after every
+    /// action (and at the start of the next) covers every bucket ever used.
+    function _checkCaps() internal {
+        uint256 b = block.number;
+        uint256 h = block.timestamp / HOUR;
+        if (
+            minter.mintedInBlock(b) > capInForceBlock[b][0] || minter.redeemedInBlock(b) > capInForceBlock[b][2]
+                || minter.mintedInHour(h) > capInForceHour[h][1] || minter.redeemedInHour(h) > capInForceHour[h][3]
+        ) capsExceeded++;
+    }
+
+    /// Remember the caps in force in this block and hour, so each bucket is checked against the largest it saw.
     function _touch() internal {
         uint256 b = block.number;
         uint256 h = block.timestamp / HOUR;
-        if (!_seenBlock[b]) {
-            _seenBlock[b] = true;
-            touchedBlocks.push(b);
-        }
-        if (!_seenHour[h]) {
-            _seenHour[h] = true;
-            touchedHours.push(h);
-        }
         uint256[4] memory caps =
             [minter.maxMintPerBlock(), minter.maxMintPerHour(), minter.maxRedeemPerBlock(), minter.maxRedeemPerHour()];
         for (uint256 k = 0; k < 4; k++) {

@@ -105,7 +105,7 @@ abstract contract Fixture is Base {
         minter.setHedgeLedger(ledger);
         ledger.addCustodian(address(psm));
         reserve.setPayoutLimit(address(tokens[0]), 1_000_000e6);
-        minter.setVenue(venue, true);
+        minter.setDestination(venue, true);
         psm.setOracle(oracle);
         vm.stopPrank();
 
