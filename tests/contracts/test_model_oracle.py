@@ -4,7 +4,9 @@ action: HUSD supply, Minter custody (the model's buffer), reserve fund, PSM USDC
 mint/redeem caps used this hour agree to base-unit rounding.
 
 A hypothesis RuleBasedStateMachine draws the actions: Minter mint and redeem, PSM swaps, staker rewards,
-reserve payouts into custody and the treasury's deposits into the reserve, hours passing. The model's
+reserve payouts into custody and the treasury's deposits into the reserve, HYB recapitalization through
+the backstop (the model's HYB curve is the chain pool's own position; the proceeds go to custody, as the
+model puts them in the buffer), hours passing. The model's
 functions size nothing themselves: each rule sizes the action with the model's own room functions
 (`mint_room`, `redeem_room`, `psm_room_in/out`) as the model's policies do, then applies it to both.
 Sequences per run: TRIPOD_ORACLE_EXAMPLES (default 60) of TRIPOD_ORACLE_STEPS rules (default 12); the
@@ -25,12 +27,13 @@ from scripts._protocol import MAX_UINT256, ROOT, WAD
 from sim.chain import units as U
 from sim.config import load_scenario
 from sim.model import actions as A
+from sim.model import amm
 from sim.model.parts.common import backing
 from sim.model.params import make_params
 from sim.model.state import genesis_state
 from utils.constants import HOUR
 
-RUNS = {"sequences": 0, "actions": 0, "checks": 0}
+RUNS = {"sequences": 0, "actions": 0, "checks": 0, "by_action": {}}
 FIELDS = ("supply", "buffer_usd", "reserve_fund_usd", "psm_usdc", "psm_minted", "mint_cap_used_usd", "redeem_cap_used_usd")
 ROUNDING_USD = 2e-6  # per action: a USDC amount is rounded to whole units (1e-6) once on the way in
 EXAMPLES = int(os.environ.get("TRIPOD_ORACLE_EXAMPLES", "60"))  # sequences per run (each a fresh snapshot)
@@ -58,6 +61,17 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
     reserve.deposit(usdc, U.to_units(2_000_000, 6), sender=arb)  # the reserve's capital
 
     lens = gov.deploy(project.ProtocolLens)
+    # The model's HYB pool = the chain's one position (ticks, L) in the simulator's convention.
+    hyb_info, backstop = p.pools["HYB/USDC"], p.backstop
+    hyb0 = hyb_info.token0.address == p.hyb.address
+    t_lo, t_hi = (hyb_info.tick_lower, hyb_info.tick_upper) if hyb0 else (-hyb_info.tick_upper, -hyb_info.tick_lower)
+    prm["hyb_curve"] = amm.Curve._from_sqrt_positions(
+        np.array([float(amm.sqrt_price_at_tick(t_lo))]), np.array([float(amm.sqrt_price_at_tick(t_hi))]),
+        np.array([U.liquidity_whole(hyb_info.liquidity)]))
+    prm["hyb_fee"] = hyb_info.fee / 1e6
+    floor_sqrt = U.sim_sqrt_from_x96(int(backstop.sqrtPriceLimitX96()), hyb0)
+    backstop.setReserveFund(minter, sender=gov)  # the model's backstop proceeds land in the buffer
+    backstop.grantRole(backstop.KEEPER_ROLE(), arb, sender=gov)
 
     def chain_view():
         """The compared figures in one eth_call."""
@@ -91,6 +105,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
                 s[k] = 0.0
             view = chain_view()
             s.update(view)
+            s["hyb_sqrt_price"] = U.sim_sqrt_from_x96(int(hyb_info.pool.slot0()[0]), hyb0)
             s["float_husd"] = 1e15  # holders are not compared: the arbitrageur's balance sizes redemptions
             s["inst_husd"] = s["retail_husd"] = s["vault_husd"] = 0.0
             for k in [k for k in s if k.startswith("dat") and k.endswith("_husd")]:
@@ -107,6 +122,8 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
             contract()
             self.n += 1
             RUNS["actions"] += 1
+            kind = what.split()[0]
+            RUNS["by_action"][kind] = RUNS["by_action"].get(kind, 0) + 1
 
         # ------------------------------------------------------------ actions
 
@@ -178,6 +195,20 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
             self.apply(f"reserve deposit {usd}", lambda: A.reserve_deposit(self.s, usd),
                        lambda: minter.moveCollateral(usdc, reserve, U.to_units(usd, 6), sender=treasurer))
 
+        @rule(usd=st.floats(min_value=1.0, max_value=2e5))
+        def recapitalize(self, usd):
+            """The backstop sells HYB for `usd` of USDC (the model's exact-output sale, the chain's exact
+            input of the HYB the model sold), above the backstop's floor and within its daily limit."""
+            trial = dict(self.s)
+            A.backstop_recapitalize(prm, trial, usd)
+            hyb_in = float(trial["hyb_sold"] - self.s["hyb_sold"])
+            if hyb_in < 1.0 or trial["hyb_sqrt_price"] <= floor_sqrt * 1.001 or U.to_units(hyb_in, 18) > int(backstop.remainingToday()):
+                return
+            self.apply(f"recapitalize {usd} (HYB {hyb_in})", lambda: A.backstop_recapitalize(prm, self.s, usd),
+                       lambda: backstop.recapitalize(U.to_units(hyb_in, 18), 0, sender=arb))
+            got = U.sim_sqrt_from_x96(int(hyb_info.pool.slot0()[0]), hyb0)
+            assert abs(got - float(self.s["hyb_sqrt_price"])) <= 1e-9 * got, (got, float(self.s["hyb_sqrt_price"]))
+
         @rule()
         def next_hour(self):
             self.next_hour_model()
@@ -203,5 +234,5 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
     out = Path(os.environ.get("TRIPOD_MODEL_ORACLE_FILE", ROOT / "out" / f"model-oracle-{chain.provider.name}.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**RUNS, "max_examples": EXAMPLES, "steps": STEPS}, indent=2) + "\n")
-    print(f"\nmodel oracle: {RUNS['sequences']} sequences, {RUNS['actions']} actions, {RUNS['checks']} checks")
+    print(f"\nmodel oracle: {RUNS['sequences']} sequences, {RUNS['actions']} actions {RUNS['by_action']}, {RUNS['checks']} checks")
     assert RUNS["sequences"] >= EXAMPLES, RUNS
