@@ -214,8 +214,8 @@ contract HedgeLedger is AccessControl, IHedgeLedger {
 
     /// @notice Whether `market`'s last report is at most `maxReportAge` old.
     function isFresh(bytes32 market) public view returns (bool) {
-        uint256 at = hedges[market].updatedAt;
-        return at != 0 && block.timestamp - at <= maxReportAge;
+        uint256 reportedAt = hedges[market].updatedAt;
+        return reportedAt != 0 && block.timestamp - reportedAt <= maxReportAge;
     }
 
     /// @notice Hedge equity across all venues: margin + unrealized PnL of fresh reports; a stale
