@@ -159,6 +159,29 @@ def stakers_exit(p: dict, s: dict, x: dict) -> None:
                    p["holders"]["stakers"]["limit_price"])
 
 
+def retry_queues(p: dict, s: dict, x: dict) -> None:
+    """Queued exits try again within the step, after arbitrage has refilled the venues: institutions
+    redeem what is left of the caps, then every class sells on its venues down to its limit."""
+    q = s["inst_queue_husd"]
+    r = np.minimum(q, redeem_room(p, s, x["dt_hours"]))
+    minter_redeem(p, s, r, holder="inst_husd")
+    s["loss_institutional"] = s["loss_institutional"] + r * p["redeem_fee"]
+    sold = sell_on_venues(p, s, x, "institutional", q - r, "inst_husd", "loss_institutional",
+                          p["holders"]["institutional"]["limit_price"])
+    s["inst_exited_husd"] = s["inst_exited_husd"] + r + sold
+    s["inst_queue_husd"] = np.maximum(q - r - sold, 0.0)
+    sold = sell_on_venues(p, s, x, "retail", s["retail_queue_husd"], "retail_husd", "loss_retail",
+                          p["holders"]["retail"]["limit_price"])
+    s["retail_queue_husd"] = np.maximum(s["retail_queue_husd"] - sold, 0.0)
+    sell_on_venues(p, s, x, "stakers", s["staker_queue_husd"], "staker_queue_husd", "loss_stakers",
+                   p["holders"]["stakers"]["limit_price"])
+
+
+def queued(s: dict):
+    """Every exit still waiting, per run: holders' queues and the liquidators'."""
+    return s["inst_queue_husd"] + s["retail_queue_husd"] + s["staker_queue_husd"] + s["liquidator_queue_husd"]
+
+
 def observe_exits(p: dict, s: dict, x: dict, net_before) -> None:
     """Others' exits as the next step's holders will see them: HUSD burned net of HUSD minted this step
     (supply is public on chain; in calm, arbitrage mints and redeems about as much), per day, as a share
