@@ -144,7 +144,7 @@ def deploy_protocol(admin, spec: ProtocolSpec | None = None, roles: dict[str, li
             decimals[sym] = int(p.tokens[sym].decimals())
         else:
             p.tokens[sym] = admin.deploy(C.MockERC20, f"Mock {sym}", sym, dec)
-    p.oracle = admin.deploy(C.OracleRouter, admin)
+    p.oracle = admin.deploy(C.OracleRouter, admin, spec.oracle.grace_period_s)
     for sym, f in spec.feeds.items():
         if sym in existing.get("feeds", {}):
             agg = C.at("MockAggregator", existing["feeds"][sym])  # AggregatorV3Interface reads only
@@ -152,7 +152,8 @@ def deploy_protocol(admin, spec: ProtocolSpec | None = None, roles: dict[str, li
         else:
             agg = admin.deploy(C.MockAggregator, f.decimals, f"{sym} / USD", evm.feed_answer(f.price_usd, f.decimals))
         p.feeds[sym] = agg
-        p.oracle.setFeed(p.tokens[sym], agg, f.heartbeat_s, f.max_deviation_bps, evm.usd_wad(f.min_usd), evm.usd_wad(f.max_usd), **tx)
+        p.oracle.setFeed(p.tokens[sym], agg, f.heartbeat_s, f.max_deviation_bps, f.max_drift_bps, evm.usd_wad(f.min_usd),
+                         evm.usd_wad(f.max_usd), **tx)
     p.spec = spec = dataclasses.replace(spec, tokens=decimals, feeds=feed_specs)
 
     # Core.
@@ -161,7 +162,9 @@ def deploy_protocol(admin, spec: ProtocolSpec | None = None, roles: dict[str, li
     p.reserve = admin.deploy(C.ReserveFund, admin)
     p.minter = admin.deploy(C.Minter, admin, p.husd, p.oracle, m.mint_fee_bps, m.redeem_fee_bps, _caps_wad(spec))
     p.psm = admin.deploy(C.PegStabilityModule, admin, p.husd, p.usdc, s.fee_in_bps, s.fee_out_bps, evm.usd_wad(s.ceiling_usd))
-    p.ledger = admin.deploy(C.HedgeLedger, admin, p.oracle, p.minter, h.max_drift_bps, evm.usd_wad(h.drift_buffer_usd))
+    p.psm.setOracle(p.oracle, **tx)  # no mint at par against USDC the router cannot price
+    p.ledger = admin.deploy(C.HedgeLedger, admin, p.oracle, p.minter, h.max_drift_bps, evm.usd_wad(h.drift_buffer_usd),
+                            h.max_report_age_s)
     p.shusd = admin.deploy(C.StakedHUSD, admin, p.husd, st.cooldown_s, st.vesting_period_s)
     p.hyb = admin.deploy(C.HYB, admin, evm.to_units(y.cap_hyb, 18), evm.to_units(y.emission_hyb_per_day, 18), admin,
                          evm.to_units(y.genesis_hyb, 18))
@@ -170,6 +173,7 @@ def deploy_protocol(admin, spec: ProtocolSpec | None = None, roles: dict[str, li
     p.husd.grantRole(p.husd.MINTER_ROLE(), p.minter, **tx)
     p.husd.grantRole(p.husd.MINTER_ROLE(), p.psm, **tx)
     p.shusd.grantRole(p.shusd.REWARDER_ROLE(), p.minter, **tx)  # Minter.distributeRewards feeds the vault
+    p.minter.setRewardVault(p.shusd, **tx)
     for sym in spec.tokens:
         p.minter.setCollateral(p.tokens[sym], True, **tx)
     for market, sym in h.markets.items():
@@ -208,6 +212,8 @@ def deploy_protocol(admin, spec: ProtocolSpec | None = None, roles: dict[str, li
         c = getattr(p, name)
         for acct in (roles or {}).get(role, [admin]):
             c.grantRole(getattr(c, constant)(), acct, **tx)
+    for acct in (roles or {}).get("venue", []):  # exchange accounts the Minter may move collateral to (none by default)
+        p.minter.setDestination(acct, True, **tx)
 
     if seed_pools:
         pc = spec.pools["HUSD/USDC"]
@@ -247,7 +253,9 @@ def read_back(p: Protocol) -> dict:
         "staking": {"cooldown_s": int(p.shusd.cooldownDuration()), "vesting_period_s": int(p.shusd.vestingPeriod())},
         "reserve": {"max_payout_usd_per_day": evm.from_units(int(p.reserve.maxPayoutPerDay(p.usdc)), p.decimals("USDC"))},
         "guardian": {"min_backing_ratio_bps": int(p.guardian.minBackingRatioBps())},
-        "hedge": {"max_drift_bps": int(p.ledger.maxDriftBps()), "drift_buffer_usd": wad(p.ledger.driftBufferUsd())},
+        "hedge": {"max_drift_bps": int(p.ledger.maxDriftBps()), "drift_buffer_usd": wad(p.ledger.driftBufferUsd()),
+                  "max_report_age_s": int(p.ledger.maxReportAge())},
+        "oracle": {"grace_period_s": int(p.oracle.gracePeriod())},
         "backstop": {"max_sale_hyb_per_day": wad(p.backstop.maxHybPerDay())},
         "pools": {n: {"fee_pips": int(i.fee)} for n, i in p.pools.items()},
     }

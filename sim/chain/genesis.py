@@ -51,6 +51,7 @@ def genesis(sc, row0, deployment_file: Path, node=None, base: dict | None = None
         for spender in (p.minter, p.psm, p.router, p.reserve):
             S.approve(tok, spender, **tx)
     S.approve(p.hyb, p.router, **tx)
+    p.minter.setDestination(S, True, **tx)  # the stepper is also the treasury desk: custody moves out to it
     p.backstop.setReserveFund(p.minter, **tx)  # the model puts the backstop's proceeds in the buffer: on chain, custody
     p.hyb.transfer(S, int(p.hyb.balanceOf(admin)), **tx)  # HYB inventory for the model's HYB sales
     actor = Actor(admin, S, node, C.error_selectors())

@@ -34,7 +34,7 @@ NEEDED_COLUMNS = {
     "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
     "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
     "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd",
-    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused", "cap_multiplier"}
+    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused", "cap_multiplier", "reserve_added_usd"}
 # recorded columns a re-simulation must reproduce before it stands in for the run directory
 _CHECKED = ("supply", "backing_usd", "reserve_fund_usd", "peg_price", "psm_usdc", "minted_husd", "burned_husd")
 

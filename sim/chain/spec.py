@@ -49,8 +49,14 @@ class FeedSpec:
     decimals: int = 8
     heartbeat_s: int = 86_400
     max_deviation_bps: int = 200  # max jump between two rounds
-    min_usd: float = 0.0  # hard band; 0 = none
+    max_drift_bps: int = 500  # max move over the last 6 rounds (a walk of small jumps)
+    min_usd: float = 0.0  # hard band (every default feed has one)
     max_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class OracleSpec:
+    grace_period_s: int = 900  # a round up to 15 min past its heartbeat is late, not an outage
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class StakingSpec:
 class HedgeSpec:
     max_drift_bps: int = 200
     drift_buffer_usd: float = 10_000
+    max_report_age_s: int = 6 * 3_600  # backing counts a venue's report only while it is younger than this
     markets: dict = field(default_factory=lambda: {"BTC-PERP": "WBTC", "XAU-PERP": "PAXG"})  # market -> hedged token
 
 
@@ -119,10 +126,12 @@ class PoolSpec:
 
 def _default_feeds() -> dict:
     return {
-        "USDC": FeedSpec(1.0, heartbeat_s=86_400, max_deviation_bps=200, min_usd=0.95, max_usd=1.05),
-        "TBILL": FeedSpec(1.0, heartbeat_s=86_400, max_deviation_bps=100, min_usd=0.9, max_usd=2.0),
-        "WBTC": FeedSpec(95_000.0, heartbeat_s=3_600, max_deviation_bps=1_500),
-        "PAXG": FeedSpec(2_650.0, heartbeat_s=86_400, max_deviation_bps=1_000),
+        "USDC": FeedSpec(1.0, heartbeat_s=86_400, max_deviation_bps=200, max_drift_bps=500, min_usd=0.95, max_usd=1.05),
+        "TBILL": FeedSpec(1.0, heartbeat_s=86_400, max_deviation_bps=100, max_drift_bps=300, min_usd=0.9, max_usd=2.0),
+        "WBTC": FeedSpec(95_000.0, heartbeat_s=3_600, max_deviation_bps=1_500, max_drift_bps=4_000,
+                         min_usd=1_000.0, max_usd=10_000_000.0),
+        "PAXG": FeedSpec(2_650.0, heartbeat_s=86_400, max_deviation_bps=1_000, max_drift_bps=2_500,
+                         min_usd=100.0, max_usd=100_000.0),
     }
 
 
@@ -137,6 +146,7 @@ class ProtocolSpec:
 
     tokens: dict = field(default_factory=lambda: {"USDC": 6, "TBILL": 6, "WBTC": 8, "PAXG": 18})
     feeds: dict = field(default_factory=_default_feeds)  # symbol -> FeedSpec
+    oracle: OracleSpec = OracleSpec()
     minter: MinterSpec = MinterSpec()
     psm: PsmSpec = PsmSpec()
     staking: StakingSpec = StakingSpec()

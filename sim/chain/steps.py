@@ -4,11 +4,12 @@
 model's pool positions. `run_step(prev, row, trades, ts)` queues and sends a step, in order:
 1. the model's mint pause (guardian pause; the admin's unpause is a transaction of its own);
 2. oracle rounds (BTC, gold, T-bill NAV; USDC every 12 h), hedge reports (notional, margin);
-3. supply flows by the contract the model used (`step_flows`): PSM swapIn/swapOut, staker rewards
-   through `Minter.distributeRewards`, the rest through `Minter.mint`/`redeem`. A step longer than an
-   hour sends the Minter's flow a chain hour at a time (one block each), as the per-hour cap counts it;
+3. supply flows by the contract the model used (`step_flows`): PSM swapIn/swapOut, the rest through
+   `Minter.mint`/`redeem`. A step longer than an hour sends the Minter's flow a chain hour at a time (one
+   block each), as the per-hour cap counts it;
 4. the backstop's HYB sale through `Backstop.recapitalize`, then the HYB pool to the model's HYB price;
-5. custody synced to the model's sleeves, the reserve moved by the model's delta;
+5. custody synced to the model's sleeves, staker rewards through `Minter.distributeRewards` (within the
+   realised surplus, so after the sync), the reserve moved by the model's delta;
 6. pool depth, the model's pool trades one by one, then one closing swap to the model's price.
 `read(hour)` reads every compared figure back in one eth_call. No figure is hidden: a call the chain
 refuses is recorded by the actor, never raised.
@@ -121,14 +122,13 @@ class ReplayChain:
         self.report_hedges(row)
         self.psm_flows(fl)
         self.minter_flows(fl, row, ts // 3600, share=1 / n)
-        if fl["rewards_husd"]:
-            self.add("staker rewards", self.p.minter, "distributeRewards", self.p.shusd, evm.to_units(fl["rewards_husd"], 18))
         if trades is None:  # no tape: the backstop's sale from the trajectory, then each pool to the model's price
             self.backstop_sale(prev, row)
         else:
             self.hyb_trades([t for t in trades if t.venue == HYB_POOL])  # the backstop's USDC lands in custody
         self.move_hyb_pool(float(row.hyb_sqrt_price))
         self.sync_custody(row)
+        self.staker_rewards(prev, row, fl["rewards_husd"])
         self.reserve_flow(prev, row)
         self.set_depth(float(row.pool_depth))
         self.pool_trades([t for t in trades or () if t.venue == self.venue])
@@ -257,6 +257,23 @@ class ReplayChain:
                    "WBTC": float(row.btc_units), "PAXG": float(row.xau_units)}
         for sym, amount in targets.items():
             self.add(f"custody {sym}", self.stepper, "syncCustody", P.tokens[sym], P.minter, P.units(sym, max(amount, 0.0)))
+
+    def staker_rewards(self, prev, row, rewards: float):
+        """Staker rewards through `Minter.distributeRewards` into sHUSD's vesting. The chain mints them only within
+        its realised surplus, as the model does when it distributes: while the reserve's share of the same surplus
+        is still in custody. So custody USDC := the model's buffer plus this step's reserve share
+        (`reserve_added_usd`), the rewards, then the buffer again."""
+        if not rewards:
+            return
+        P = self.p
+        to_reserve = max(float(row.reserve_added_usd) - float(prev.reserve_added_usd), 0.0)
+        buffer = P.units("USDC", self.custody_usdc(row))
+        if to_reserve > DUST_USD:
+            self.add("custody USDC (reserve share, before rewards)", self.stepper, "syncCustody", P.usdc, P.minter,
+                     buffer + evm.to_units(to_reserve, 6))
+        self.add("staker rewards", P.minter, "distributeRewards", evm.to_units(rewards, 18))
+        if to_reserve > DUST_USD:
+            self.add("custody USDC (after rewards)", self.stepper, "syncCustody", P.usdc, P.minter, buffer)
 
     def reserve_flow(self, prev, row):
         P = self.p
