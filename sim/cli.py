@@ -19,12 +19,18 @@ def cmd_run(args) -> int:
 
     from sim.config import load_scenario
 
+    from sim.atomic import OutputDir
+
     sc = load_scenario(resolve_scenario(args.scenario))
     out = Path(args.out) if args.out else Path("out") / sc.name
-    # trajectories stream into `out` while the engine runs; only a finished run is renamed into place
-    result = run(sc, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted(),
-                 record="all" if args.all_columns else "trajectory", stream_to=out)
-    result.write(out)
+    # locked; trajectories stream into a staging directory beside `out` while the engine runs, and
+    # only the finished run replaces `out`, in one rename
+    with OutputDir(out) as od:
+        stage = od.stage()
+        result = run(sc, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted(),
+                     record="all" if args.all_columns else "trajectory", stream_to=stage)
+        result.write_into(stage)
+        od.commit()
     m = result.metrics
     print(f"{result.scenario.name}: {m['runs']} runs x {m['horizon_hours']:.0f} h, seed {result.manifest['seed']}, "
           f"engine {args.engine}, {result.manifest['wall_seconds']:.1f} s")
@@ -146,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err.source}: {line}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("interrupted; nothing partial was written", file=sys.stderr)
+        from sim.atomic import interruption_report
+
+        print(f"interrupted: {interruption_report()}", file=sys.stderr)
         return 130
 
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from sim.budget import check_disk, check_memory
 from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.engines import ENGINES, run_engine
 from sim.markets import build_market
 from sim.metrics import METRIC_SERIES, compute_metrics
 from sim.model.params import make_params
 from sim.model.state import genesis_state, trajectory_columns
-from sim.results import Result, command_line, git_commit, package_versions
+from sim.results import Result, provenance
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
@@ -57,6 +58,10 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
     return acc.per_run(traj.final), episodes
 
 
+def _recorded(genesis: dict, record: str) -> tuple[str, ...]:
+    return {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": METRIC_SERIES}[record]
+
+
 def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, engine: str = "batch",
         progress: bool = False, record: str = "all", stream_to: str | Path | None = None) -> Result:
     """Simulate `runs` runs of a scenario from `seed` and compute its risk figures.
@@ -65,8 +70,9 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     (`trajectory_columns`, what `tripod run` writes); "metrics" only the series the metrics need.
 
     stream_to: a directory; the batch engine then writes the recorded columns to a Parquet file there
-    while it runs (`sim.streaming`), keeping in memory only what the metrics and report need.
-    `Result.write` into that directory just renames the finished file.
+    (under a temporary name) while it runs (`sim.streaming`), keeping in memory only what the metrics
+    and report need. `Result.write(out)` moves the finished file into `out`'s staging directory;
+    `tripod run` streams straight into that staging directory (`sim.atomic.commit_dir`).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(resolve_scenario(scenario))
     overrides = {k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None}
@@ -77,22 +83,28 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
             raise ScenarioError("command line", format_validation_error(err)) from None
     if engine not in ENGINES:
         raise ScenarioError("--engine", [f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}"])
+    if record not in ("all", "trajectory", "metrics"):
+        raise ValueError("record must be one of ['all', 'metrics', 'trajectory']")
+    from sim.report import REPORT_SERIES
+
+    streaming = stream_to is not None and engine == "batch"
+    keep = tuple(dict.fromkeys(METRIC_SERIES + REPORT_SERIES))
+    # the memory (and disk) the run will take, before any of it is allocated
+    shape = _recorded(genesis_state(sc), record)
+    check_memory(f"scenario {sc.name!r}", sc.runs, sc.steps, len(keep) if streaming else len(shape), engine)
+    if streaming:
+        check_disk(f"scenario {sc.name!r}", stream_to, sc.runs, sc.steps, len(shape))
     started = time.time()
     paths = build_market(sc, sc.runs, sc.seed)
     params = make_params(sc)
     genesis = genesis_state(sc, paths.inputs(0, 0))
-    recorded = {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": METRIC_SERIES}
-    if record not in recorded:
-        raise ValueError(f"record must be one of {sorted(recorded)}")
     stream = None
-    if stream_to is not None and engine == "batch":
+    if streaming:
         from sim.engines.batch import run_batch
-        from sim.report import REPORT_SERIES
         from sim.streaming import TrajectoryStream
 
-        stream = TrajectoryStream(Path(stream_to) / "trajectories.parquet", recorded[record], paths.runs,
+        stream = TrajectoryStream(Path(stream_to) / "trajectories.parquet", _recorded(genesis, record), paths.runs,
                                   paths.step_hours)
-        keep = tuple(dict.fromkeys(METRIC_SERIES + REPORT_SERIES))
         try:
             traj = run_batch(params, genesis, paths, progress=progress, record=keep, observer=stream)
             stream.close()
@@ -100,7 +112,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
             stream.abort()
             raise
     else:
-        traj = run_engine(engine, params, genesis, paths, progress=progress, record=recorded[record])
+        traj = run_engine(engine, params, genesis, paths, progress=progress, record=_recorded(genesis, record))
     metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final,
                               genesis=genesis)
     manifest = {
@@ -111,9 +123,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
         "step_hours": sc.step_hours,
         "engine": engine,
         "config_hash": sc.config_hash(),
-        "versions": package_versions(),
-        "git_commit": git_commit(),
-        "command": command_line(),
+        **provenance(),
         "started_utc": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(time.time() - started, 3),
     }
