@@ -62,12 +62,13 @@ class OutputDir:
     `markers`: names whose presence shows an existing non-empty D is a tripod result it may replace.
     """
 
-    def __init__(self, target: str | os.PathLike, markers: tuple[str, ...] = RESULT_MARKERS):
+    def __init__(self, target: str | os.PathLike, markers: tuple[str, ...] = RESULT_MARKERS, option: str = "--out"):
         self.given = Path(target)
         self.markers = markers
+        self.option = option  # how the user named this directory, for error lines
         p = Path(os.path.realpath(os.path.abspath(target)))  # a symlinked --out: write where it points
         if p.name in ("", ".", "..") or p == p.parent:
-            raise _error(target, "not a directory name tripod can write to")
+            raise _error(target, f"{option}: not a directory name tripod can write to")
         self.path = p
         self._lock_fd: int | None = None
         self._stage: Path | None = None
@@ -80,15 +81,15 @@ class OutputDir:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path.parent / f".{self.path.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as err:
-            raise _error(self.given, _oserror_line(err)) from None
+            raise _error(self.given, f"{self.option}: {_oserror_line(err)}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
             who = f" (pid {holder})" if holder.isdigit() else ""
-            raise _error(self.given, f"another tripod command{who} is writing this directory; "
-                                     f"wait for it to finish or choose another --out") from None
+            raise _error(self.given, f"{self.option}: another tripod command{who} is writing this directory; "
+                                     f"wait for it to finish or choose another {self.option}") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
@@ -134,16 +135,17 @@ class OutputDir:
     def _check_target(self) -> None:
         p = self.path
         if p.exists() and not p.is_dir():
-            raise _error(self.given, "is a file, not a directory; choose another --out")
+            raise _error(self.given, f"{self.option}: is a file, not a directory; choose another {self.option}")
         if p.is_dir():
             try:
                 names = os.listdir(p)
             except OSError as err:
-                raise _error(self.given, _oserror_line(err)) from None
+                raise _error(self.given, f"{self.option}: {_oserror_line(err)}") from None
             ours = any(m in names for m in self.markers) or all(n.startswith(".") and n.endswith(".tmp") for n in names)
             if not ours:
-                raise _error(self.given, f"exists and is not a tripod result (no {' or '.join(self.markers)}); "
-                                         f"refusing to replace it: choose another --out or remove it")
+                raise _error(self.given, f"{self.option}: exists and is not a tripod result (no "
+                                         f"{' or '.join(self.markers)}); refusing to replace it: choose another "
+                                         f"{self.option} or remove it")
 
     # ------------------------------------------------------------------ staging and commit
     def stage(self, carry: tuple[str, ...] | list[str] = ()) -> Path:
@@ -164,7 +166,7 @@ class OutputDir:
                 elif src.exists():
                     _link_or_copy(src, stage / name)
         except OSError as err:
-            raise _error(self.given, _oserror_line(err)) from None
+            raise _error(self.given, f"{self.option}: {_oserror_line(err)}") from None
         return stage
 
     def commit(self) -> Path:
@@ -193,9 +195,9 @@ class OutputDir:
 
 @contextmanager
 def commit_dir(target: str | os.PathLike, carry: tuple[str, ...] | list[str] = (),
-               markers: tuple[str, ...] = RESULT_MARKERS):
+               markers: tuple[str, ...] = RESULT_MARKERS, option: str = "--out"):
     """Lock `target`, yield a staging directory, and swap it in when the block ends without error."""
-    with OutputDir(target, markers) as od:
+    with OutputDir(target, markers, option) as od:
         stage = od.stage(carry)
         yield stage
         od.commit()

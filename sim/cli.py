@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 EXIT_USER_ERROR = 2
@@ -14,6 +16,23 @@ def _progress_wanted() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+def check_runs_and_seed(args) -> None:
+    """--runs and --seed within what a scenario's own fields allow, named as the user typed them."""
+    from sim.config import ScenarioError
+
+    if getattr(args, "runs", None) is not None and not 1 <= args.runs <= 1_000_000:
+        raise ScenarioError("--runs", [f"must be at least 1 and at most 1,000,000 (got {args.runs})"])
+    if getattr(args, "seed", None) is not None and not 0 <= args.seed < 2**63:
+        raise ScenarioError("--seed", [f"must be >= 0 (got {args.seed})"])
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one error line (its usage block is what `--help` is for)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def cmd_run(args) -> int:
     from sim.runner import resolve_scenario, run
 
@@ -21,6 +40,7 @@ def cmd_run(args) -> int:
 
     from sim.atomic import OutputDir
 
+    check_runs_and_seed(args)
     sc = load_scenario(resolve_scenario(args.scenario))
     out = Path(args.out) if args.out else Path("out") / sc.name
     # locked; trajectories stream into a staging directory beside `out` while the engine runs, and
@@ -77,6 +97,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_experiment(args) -> int:
+    from sim.atomic import OutputDir
     from sim.config import ScenarioError, load_scenario
     from sim.experiments import leverage_cycle as lc
     from sim.runner import resolve_scenario
@@ -87,13 +108,16 @@ def cmd_experiment(args) -> int:
     except ValueError:
         raise ScenarioError("--ltvs", [f"not a comma-separated list of numbers: {args.ltvs!r}"]) from None
     designs = tuple(args.designs.split(",")) if args.designs else tuple(lc.DESIGNS)
+    check_runs_and_seed(args)
     bad = [d for d in designs if d not in lc.DESIGNS]
     if bad or any(not 0 <= v < 0.93 for v in ltvs) or args.runs < 1:
         raise ScenarioError("experiment", [f"--designs must be among {list(lc.DESIGNS)}, --ltvs in [0, 0.93), "
                                            f"--runs >= 1 (got designs {list(designs)}, ltvs {list(ltvs)}, runs {args.runs})"])
-    result = lc.run_experiment(base, args.runs, args.seed, ltvs, designs, progress=_progress_wanted())
     out = Path(args.out) if args.out else Path("out") / "leverage-cycle"
-    lc.write(result, out)
+    with OutputDir(out, markers=lc.MARKERS) as od:
+        result = lc.run_experiment(base, args.runs, args.seed, ltvs, designs, progress=_progress_wanted())
+        lc.write_into(result, od.stage())
+        od.commit()
     print(f"leverage-cycle: {len(result['points'])} points x {args.runs} runs, {result['wall_seconds']:.1f} s")
     for p in result["points"]:
         print(f"  {p['design']:13s} max LTV {p['max_ltv']:.2f}: depeg {p['depeg_probability']:.2f}, "
@@ -104,7 +128,7 @@ def cmd_experiment(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="tripod", description="Design and stress-test a delta-neutral hybrid stablecoin.")
+    ap = Parser(prog="tripod", description="Design and stress-test a delta-neutral hybrid stablecoin.")
     sub = ap.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="simulate a scenario and write trajectories, metrics, report and manifest")
     r.add_argument("scenario", help="scenario YAML file, or the name of a shipped scenario (see `tripod scenarios`)")
@@ -141,21 +165,51 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: unwind like Ctrl-C, so staging directories are removed and the message is true."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def error_line(err) -> str:
+    """One line for a ScenarioError: the file, the first problem (its field), and how many more."""
+    first, more = err.lines[0] if err.lines else "invalid", err.lines[1:]
+    line = f"error: {err.source}: {first}"
+    if more:
+        fields = ", ".join(dict.fromkeys(m.split(":", 1)[0] for m in more[:5]))
+        line += f" (and {len(more)} more: {fields}{', ...' if len(more) > 5 else ''})"
+    return line if len(line) <= 600 else line[:597] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
     from sim.config import ScenarioError
 
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except ScenarioError as err:
-        for line in err.lines:
-            print(f"error: {err.source}: {line}", file=sys.stderr)
+        print(error_line(err), file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         from sim.atomic import interruption_report
 
-        print(f"interrupted: {interruption_report()}", file=sys.stderr)
-        return 130
+        print(f"{'terminated' if isinstance(err, Terminated) else 'interrupted'}: {interruption_report()}", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
+    except MemoryError:
+        from sim.atomic import interruption_report
+
+        print(f"error: out of memory; {interruption_report()}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a disk full or a folder gone mid-run: one line, outputs as the lock left them
+        from sim.atomic import interruption_report
+
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}; {interruption_report()}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

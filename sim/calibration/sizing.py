@@ -135,7 +135,7 @@ def smallest_reserve(needed: np.ndarray, target_prob: float, confidence: float =
 
 def set_path(sc: Scenario, assignments: list[str]) -> Scenario:
     """Apply `a.b.c=value` overrides (value parsed as YAML) and re-validate."""
-    import yaml
+    from sim.config import parse_yaml
 
     d = sc.model_dump(mode="python")
     for a in assignments:
@@ -150,7 +150,7 @@ def set_path(sc: Scenario, assignments: list[str]) -> Scenario:
             node = node[k]
         if parts[-1] not in node:
             raise ValueError(f"--set {key}: {parts[-1]!r} is not a field of that block")
-        node[parts[-1]] = yaml.safe_load(val)
+        node[parts[-1]] = parse_yaml(val, f"--set {key}")
     return Scenario.model_validate(d)
 
 

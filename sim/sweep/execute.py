@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import Scenario, ScenarioError
+from sim.config import Scenario, ScenarioError, read_json_file
 from sim.atomic import OutputDir, atomic_write, atomic_write_parquet, clean_temp_files
 from sim.parquet import read_metadata
 from sim.results import dump_json, provenance
@@ -103,7 +103,7 @@ def run_sweep(sweep_file: str | Path, out_dir: str | Path, scheduler: str | None
     cfg = load_sweep(sweep_file)
     base, values, scenarios, chunks = plan(cfg, sweep_file)
     metrics = _metric_columns(cfg, str(sweep_file))
-    check_chunk_memory(cfg, base, workers if not scheduler else 1, metrics)
+    check_chunk_memory(cfg, base, workers if not scheduler else 1, metrics, str(sweep_file))
     chash = cfg.config_hash(base.config_hash())
     with OutputDir(out_dir, markers=("sweep.json", "manifest.json")) as od:
         out = od.path  # absolute: nothing relative leaves this process
@@ -148,13 +148,12 @@ def run_sweep(sweep_file: str | Path, out_dir: str | Path, scheduler: str | None
 
 def _read_meta(meta_path: Path) -> dict:
     try:
-        meta = json.loads(meta_path.read_text())
-        if not isinstance(meta, dict):
-            raise ValueError("not a mapping")
-        return meta
-    except (ValueError, UnicodeDecodeError) as err:
-        raise SweepConflict(str(meta_path), [f"unreadable ({type(err).__name__}); it is not a sweep this "
-                                             f"command wrote: use another --out"]) from None
+        meta = read_json_file(meta_path)
+    except ScenarioError as err:
+        meta = err
+    if not isinstance(meta, dict):
+        raise SweepConflict(str(meta_path), ["unreadable, not a sweep this command wrote: use another --out"])
+    return meta
 
 
 def _part_ok(path: Path, chunk: Chunk, columns: list[str]) -> bool:

@@ -31,12 +31,14 @@ class Chunk:
 def base_scenario(cfg: SweepConfig, sweep_file: Path) -> Scenario:
     candidate = (sweep_file.parent / cfg.base)
     path = candidate if candidate.exists() else resolve_scenario(cfg.base)
-    sc = load_scenario(path)
-    over = {"runs": cfg.runs_per_point, "seed": cfg.seed}
-    if cfg.horizon_hours:
-        over["horizon_hours"] = cfg.horizon_hours
     try:
-        return sc.with_overrides(**over)
+        sc = load_scenario(path)
+    except ScenarioError as err:  # name the sweep file too: it is the one the user handed us
+        raise ScenarioError(err.source, [*err.lines[:-1], f"{err.lines[-1]} (the base of {sweep_file})"]) from None
+    try:
+        if cfg.horizon_hours:
+            sc = sc.with_horizon(cfg.horizon_hours)  # scripted paths cut there; later events refused
+        return sc.with_overrides(runs=cfg.runs_per_point, seed=cfg.seed)
     except ValidationError as err:
         raise ScenarioError(f"{sweep_file} (base {cfg.base} with runs_per_point, seed, horizon_hours)",
                             format_validation_error(err)) from None
@@ -47,12 +49,12 @@ def point_count(cfg: SweepConfig) -> int:
     return cfg.points if cfg.design == "lhs" else math.prod(len(p.values) for p in cfg.parameters)
 
 
-def check_chunk_memory(cfg: SweepConfig, base: Scenario, workers: int | None, metrics: list[str]) -> None:
+def check_chunk_memory(cfg: SweepConfig, base: Scenario, workers: int | None, metrics: list[str], source: str) -> None:
     """Each worker holds one chunk (run_batch runs, the market and the streamed metrics' state)."""
     from sim.budget import check_memory
 
     n = workers or 2
-    check_memory(f"sweep {cfg.name!r}", cfg.run_batch * n, base.steps, len(metrics),
+    check_memory(source, cfg.run_batch * n, base.steps, len(metrics),
                  hint=f"lower run_batch (each of {n} workers holds one chunk of {cfg.run_batch} runs)")
 
 
