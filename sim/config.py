@@ -159,7 +159,7 @@ class HistoricalMarket(Strict):
     start_date: Annotated[dt.date, Field(strict=False)]  # a date from YAML, or its ISO text from JSON
     end_date: Annotated[dt.date, Field(strict=False)]
     xau_funding_rate_8h: Funding8h = 0.00003
-    stress_drawdown: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    stress_drawdown: Annotated[float, Field(ge=0.01, le=0.99)] = 0.2
     """BTC drawdown from its 30-day high beyond which the hour counts as stress (pool depth falls)."""
     stress_pool_depth_factor: Annotated[float, Field(ge=MIN_POOL_DEPTH, le=1)] = 0.5
 
@@ -237,11 +237,11 @@ class Weights(Strict):
 
 
 class Hedge(Strict):
-    initial_margin_ratio: Annotated[float, Field(gt=0, le=1)] = 0.10
+    initial_margin_ratio: Annotated[float, Field(ge=0.001, le=1)] = 0.10
     """Cash margin kept at the perp venue per dollar of short notional."""
-    maintenance_margin_ratio: Annotated[float, Field(gt=0, le=1)] = 0.03
+    maintenance_margin_ratio: Annotated[float, Field(ge=0.0005, le=1)] = 0.03
     liquidation_penalty_bps: FeeBps = 100
-    margin_sweep_ratio: Annotated[float, Field(gt=0, le=10)] = 0.15
+    margin_sweep_ratio: Annotated[float, Field(ge=0.001, le=10)] = 0.15
     """Margin above this share of notional is swept back to the buffer (profits leave the venue)."""
     rehedge_per_hour: Frac = 0.25
     """Share of an open delta gap (spot minus short) closed per hour."""
@@ -371,7 +371,7 @@ class BorrowRate(Strict):
 
     base_apr: Apr = 0.0
     slope_apr: Apr = 0.07
-    kink: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    kink: Annotated[float, Field(ge=0.01, le=0.99)] = 0.9
     jump_slope_apr: Apr = 0.8
 
 
@@ -405,7 +405,7 @@ class Growth(Strict):
     """Growth per day per unit of (staker APR - T-bill yield): 0.05 and a 10 % spread = 0.5 %/day."""
     depeg_penalty_per_day: Annotated[float, Field(ge=0, le=1)] = 0.02
     """Growth lost per day after a full 48 hours below the peg threshold (scaled by hours below / 48)."""
-    max_rate_per_day: Annotated[float, Field(gt=0, le=1)] = 0.02
+    max_rate_per_day: Annotated[float, Field(ge=1e-6, le=1)] = 0.02
 
 
 class TreasuryCompany(Strict):
@@ -422,7 +422,7 @@ class TreasuryCompany(Strict):
     mnav_sentiment_beta: Sensitivity = 2.0
     """log mNAV target per unit of 30-day NAV log return (sentiment)."""
     mnav_adjust_per_day: RatePerDay = 0.5
-    covenant_ltv: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    covenant_ltv: Annotated[float, Field(ge=0.01, le=0.99)] = 0.5
     """Debt / assets above which the lender forces sales back to 90 % of the covenant."""
     maturity_hours: NonNegHours | None = None
     """When the debt falls due; it is rolled over unless mNAV < 1, then repaid by selling."""

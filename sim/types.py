@@ -26,19 +26,22 @@ MAX_MAGNITUDE = 1e15
 
 # money
 NonNegUSD = Annotated[float, Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
-PosUSD = Annotated[float, Field(gt=0, le=MAX_USD, allow_inf_nan=False)]
-TokenCount = Annotated[float, Field(gt=0, le=MAX_USD, allow_inf_nan=False)]
+PosUSD = Annotated[float, Field(ge=1, le=MAX_USD, allow_inf_nan=False)]
+"""At least a dollar: a positive size smaller than that is a typo, and the model divides by some."""
+TokenCount = Annotated[float, Field(ge=1, le=MAX_USD, allow_inf_nan=False)]
 """A number of tokens (not dollars), e.g. HYB outstanding."""
 
 # prices and ratios of prices
-PosPrice = Annotated[float, Field(gt=0, le=MAX_PRICE_USD, allow_inf_nan=False)]
+MIN_PRICE_USD = 1e-6
+PosPrice = Annotated[float, Field(ge=MIN_PRICE_USD, le=MAX_PRICE_USD, allow_inf_nan=False)]
 PegPrice = Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False)]
 """A HUSD/USDC price (1 = the peg): pool range bounds."""
-Multiple = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+Multiple = Annotated[float, Field(ge=0.01, le=100, allow_inf_nan=False)]
 """A ratio such as mNAV (equity / net holdings)."""
 
 # time
-PosHours = Annotated[float, Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)]
+PosHours = Annotated[float, Field(ge=1 / 60, le=MAX_HOURS, allow_inf_nan=False)]
+"""A duration: one minute (the shortest step) to five years."""
 NonNegHours = Annotated[float, Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)]
 StepHours = Annotated[float, Field(ge=1 / 60, le=24, allow_inf_nan=False)]
 """A simulation step: one minute to one day."""
