@@ -10,9 +10,8 @@ from pydantic import ValidationError
 from sim.budget import check_disk, check_memory
 from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.engines import ENGINES, run_engine
-from sim.markets import build_market
 from sim.metrics import METRIC_SERIES, compute_metrics
-from sim.model.params import make_params
+from sim.model import Model
 from sim.model.state import genesis_state, trajectory_columns
 from sim.results import Result, provenance
 
@@ -42,10 +41,8 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
 
     from sim.metrics import MetricsAccumulator, accumulate_recorded
 
-    run_ids = np.asarray(run_ids)
-    paths = build_market(sc, run_ids, sc.seed)
-    params = make_params(sc)
-    genesis = genesis_state(sc, paths.inputs(0, 0))
+    m = Model.build(sc, np.asarray(run_ids))
+    params, genesis, paths = m.params, m.genesis, m.paths
     if engine == "batch":
         from sim.engines.batch import run_batch
 
@@ -95,9 +92,8 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     if streaming:
         check_disk(f"scenario {sc.name!r}", stream_to, sc.runs, sc.steps, len(shape))
     started = time.time()
-    paths = build_market(sc, sc.runs, sc.seed)
-    params = make_params(sc)
-    genesis = genesis_state(sc, paths.inputs(0, 0))
+    m = Model.build(sc)
+    params, genesis, paths = m.params, m.genesis, m.paths
     stream = None
     if streaming:
         from sim.engines.batch import run_batch

@@ -97,3 +97,7 @@ def _folder_safe(v: str) -> str:
 
 Name = Annotated[str, AfterValidator(_folder_safe)]
 """A scenario's or sweep's name: it becomes a folder name, so no '/', '..', spaces or control characters."""
+
+HOURS_PER_DAY = 24.0
+HOURS_PER_YEAR = 8760.0
+"""The year rates are annualised over (365 days of hours): APRs, vols, yields."""

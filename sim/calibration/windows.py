@@ -56,15 +56,13 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
     from sim.engines import run_engine
     from sim.markets import historical
     from sim.markets.paths import PER_STEP, MarketPaths
-    from sim.model.params import make_params
-    from sim.model.state import genesis_state
+    from sim.model import Model
 
     starts = window_starts(days, stride_days, start, end)
     if not starts:
         raise ValueError(f"no {days}-day window fits the data between {start} and {end}")
     seed = sc.seed if seed is None else seed
     first = _hist_scenario(sc, starts[0], days)
-    params = make_params(first)
     steps = first.steps
     rows = []
     ref = None
@@ -84,8 +82,8 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         per_step = {k: np.zeros(steps + 1) for k in PER_STEP}
         paths = MarketPaths(runs=np.arange(lo, lo + len(batch)), step_hours=first.step_hours, per_run=per_run,
                             per_step=per_step)
-        genesis = genesis_state(first, paths.inputs(0, 0))
-        traj = run_engine("batch", params, genesis, paths, record=RECORD)
+        m = Model.build(first, paths=paths)
+        traj = run_engine("batch", m.params, m.genesis, m.paths, record=RECORD)
         d = traj.data
         r0 = d["reserve_fund_usd"][0]
         res_min = d["reserve_fund_usd"].min(axis=0)

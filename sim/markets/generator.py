@@ -10,8 +10,7 @@ import numpy as np
 
 from sim.arrays import transpose
 from sim.config import StochasticMarket
-
-HOURS_PER_YEAR = 8760.0
+from sim.types import HOURS_PER_YEAR
 
 
 SHOCKS = ("u_regime", "z_btc", "z_xau", "n_btc_jump", "z_btc_jump", "n_xau_jump", "z_xau_jump",

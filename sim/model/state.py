@@ -10,14 +10,27 @@ import numpy as np
 from sim.config import Scenario
 from sim.model.params import make_params
 
+HEDGED_ASSETS = ("btc", "xau")
+"""The crypto sleeves: spot held in custody, hedged with a short perp of equal size at a venue."""
+# Each treasury company i has these variables, named f"dat{i}_{name}".
+COMPANY_VARS = ("btc_units", "husd", "hyb", "debt_usd", "mnav", "sentiment", "assets_usd", "forced_usd", "buyback_usd",
+                "loss_usd")
+
+
+def sleeve_vars() -> tuple[str, ...]:
+    """Every hedged sleeve's spot units, short units and cash margin."""
+    return tuple(f"{a}_{k}" for a in HEDGED_ASSETS for k in ("units", "short_units", "margin_usd"))
+
+
 # Cumulative dollar flows: backing + reserve fund changes by exactly these (the value ledger).
 LEDGER_VARS = ("cum_collateral_in", "cum_collateral_out", "cum_yield", "cum_funding", "cum_basis", "cum_hedge_pnl",
                "cum_spot_pnl", "cum_costs", "cum_venue_loss", "cum_backstop_in")
 
 
-def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
-    """The state at hour 0: backing equals supply, split by target weights; holders by their shares."""
-    prm = make_params(sc)
+def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None) -> dict:
+    """The state at hour 0: backing equals supply, split by target weights; holders by their shares.
+    `x0`: the market at hour 0 (default: the stochastic market's start); `prm`: make_params(sc)."""
+    prm = make_params(sc) if prm is None else prm
     m = sc.market.stochastic
     # the market at hour 0 is the same for every run (paths start from one point)
     btc = float(x0["btc_usd"]) if x0 else m.btc_usd_start
@@ -80,8 +93,8 @@ def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
 
 
 def dat_count(state: dict) -> int:
+    """How many treasury companies a state (or a recorded trajectory's columns) holds."""
     return sum(1 for k in state if k.startswith("dat") and k.endswith("_mnav"))
-
 
 
 # What `tripod run` writes per run x timestep by default (`--all-columns` writes every variable):
@@ -103,6 +116,5 @@ TRAJECTORY_COLUMNS = (
 
 def trajectory_columns(state: dict) -> tuple[str, ...]:
     """The core columns plus each treasury company's."""
-    dats = tuple(k for k in state if k.startswith("dat") and k.split("_", 1)[1] in
-                 ("mnav", "husd", "hyb", "btc_units", "debt_usd", "assets_usd", "forced_usd", "buyback_usd", "loss_usd"))
+    dats = tuple(f"dat{i}_{k}" for i in range(dat_count(state)) for k in COMPANY_VARS if k != "sentiment")
     return TRAJECTORY_COLUMNS + dats

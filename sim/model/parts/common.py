@@ -3,6 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.state import HEDGED_ASSETS, dat_count
+
+
+def per_step(rate_per_hour, dt):
+    """The chance (or share) of something that happens at `rate_per_hour`, over a step of dt hours."""
+    return 1 - (1 - rate_per_hour) ** dt
+
 
 def safe_div(a, b, default=0.0):
     ok = np.abs(b) > 1e-12
@@ -16,18 +23,23 @@ def crypto_value(s: dict, asset: str):
 
 def backing(s: dict):
     """Backing = T-bill sleeve (incl. T+1 in transit) + crypto sleeves with hedge equity + buffer + PSM USDC."""
-    return (s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"] + crypto_value(s, "btc") + crypto_value(s, "xau")
-            + s["buffer_usd"] + s["psm_usdc"])
+    total = s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"]
+    for a in HEDGED_ASSETS:
+        total = total + crypto_value(s, a)
+    return total + s["buffer_usd"] + s["psm_usdc"]
+
+
+def hedged_value(s: dict):
+    """Every crypto sleeve's spot and margin together."""
+    return sum(crypto_value(s, a) for a in HEDGED_ASSETS)
 
 
 def holder_husd(s: dict):
     """HUSD held by every holder: supply always equals this (institutions, retail, the sHUSD vault,
     the float of pool/LPs/arbitrageurs, and treasury companies)."""
     total = s["inst_husd"] + s["retail_husd"] + s["vault_husd"] + s["float_husd"]
-    i = 0
-    while f"dat{i}_husd" in s:
+    for i in range(dat_count(s)):
         total = total + s[f"dat{i}_husd"]
-        i += 1
     return total
 
 
@@ -36,16 +48,16 @@ def tbill_instant_available(p: dict, s: dict):
     return np.where(s["tbill_frozen"] > 0, 0.0, np.minimum(room, s["tbill_units"] * s["tbill_nav"]))
 
 
-def unwind_available(p: dict, s: dict):
-    """Cash the crypto sleeves can raise this step (sell spot, close shorts); needs a working oracle."""
-    gross = np.minimum(np.maximum(p["unwind_cap_step"] - s["unwind_used_usd"], 0.0),
-                       np.maximum(crypto_value(s, "btc") + crypto_value(s, "xau"), 0.0))
+def unwind_available(p: dict, s: dict, dt):
+    """Cash the crypto sleeves can raise this step of dt hours (sell spot, close shorts); needs a working oracle."""
+    gross = np.minimum(np.maximum(p["unwind_cap_per_hour"] * dt - s["unwind_used_usd"], 0.0),
+                       np.maximum(hedged_value(s), 0.0))
     return np.where(s["oracle_ok"] > 0, gross * (1 - p["unwind_cost"]), 0.0)
 
 
-def redeem_capacity(p: dict, s: dict):
+def redeem_capacity(p: dict, s: dict, dt):
     """USD the protocol can pay out instantly: buffer, then instant T-bill redemption, then unwinds."""
-    return np.maximum(s["buffer_usd"], 0.0) + tbill_instant_available(p, s) + unwind_available(p, s)
+    return np.maximum(s["buffer_usd"], 0.0) + tbill_instant_available(p, s) + unwind_available(p, s, dt)
 
 
 def pay_out(p: dict, s: dict, amount) -> None:
@@ -59,9 +71,9 @@ def pay_out(p: dict, s: dict, amount) -> None:
     rest = np.maximum(rest - from_tbill, 0.0)
     # Unwind both crypto sleeves pro rata, keeping each hedged: spot, short and margin shrink together.
     gross = rest / (1 - p["unwind_cost"])
-    total = crypto_value(s, "btc") + crypto_value(s, "xau")
+    total = hedged_value(s)
     frac = np.clip(safe_div(gross, total), 0.0, 1.0)
-    for a in ("btc", "xau"):
+    for a in HEDGED_ASSETS:
         for k in (f"{a}_units", f"{a}_short_units", f"{a}_margin_usd"):
             s[k] = s[k] * (1 - frac)
     s["unwind_used_usd"] = s["unwind_used_usd"] + gross

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.parts.common import safe_div
+from sim.model.state import HEDGED_ASSETS, sleeve_vars
+from sim.types import HOURS_PER_YEAR
 
-HOURS_PER_YEAR = 8760.0
+ACCRUE_VARS = ("tbill_nav", "tbill_units", "tbill_pending_usd", "buffer_usd", "cum_yield", "cum_funding", "cum_basis",
+               "cum_hedge_pnl", "cum_spot_pnl", "cum_costs", "cum_venue_loss", "hedge_liquidations", *sleeve_vars())
 
 
 def p_accrue(p: dict, s: dict, x: dict) -> dict:
@@ -16,13 +19,10 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     until rebalancing re-hedges). A venue failure loses its share of the margin, less recoveries.
     """
     # Parameters
-    dt = p["dt_hours"]
+    dt = x["dt_hours"]
     k_prem = p["premium_per_funding"]
     # State Variables
-    o = {k: s[k] for k in ("tbill_nav", "tbill_units", "tbill_pending_usd", "buffer_usd", "cum_yield", "cum_funding",
-                           "cum_basis", "cum_hedge_pnl", "cum_spot_pnl", "cum_costs", "cum_venue_loss",
-                           "hedge_liquidations", "btc_units", "btc_short_units", "btc_margin_usd",
-                           "xau_units", "xau_short_units", "xau_margin_usd")}
+    o = {k: s[k] for k in ACCRUE_VARS}
     hour = x["hour"]
     # T-bill sleeve: NAV accrues the yield (floored at zero: the fund does not charge for negative bills).
     nav = o["tbill_nav"] * (1 + np.maximum(x["tbill_yield"], 0.0) * dt / HOURS_PER_YEAR)
@@ -35,7 +35,7 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
 
     fail, recovery = x["venue_failure_share"], x["venue_recovery_rate"]
     liquidated = 0.0
-    for a in ("btc", "xau"):
+    for a in HEDGED_ASSETS:
         P0, P = x[f"{a}_usd_prev"], x[f"{a}_usd"]
         f0, f = x[f"funding_rate_8h_{a}_prev"], x[f"funding_rate_8h_{a}"]
         units, short, margin = o[f"{a}_units"], o[f"{a}_short_units"], o[f"{a}_margin_usd"]

@@ -6,6 +6,12 @@ import numpy as np
 from sim.model import amm
 from sim.model.parts.common import backing, crypto_value, safe_div, tbill_instant_available
 from sim.model.parts.trading import borrow_apr
+from sim.model.state import HEDGED_ASSETS, sleeve_vars
+
+REBALANCE_VARS = ("buffer_usd", "tbill_units", "tbill_pending_usd", "tbill_pending_due_hour", "tbill_instant_used_usd",
+                  "cum_costs", *sleeve_vars())
+OBSERVE_VARS = ("peg_price", "backing_usd", "backing_ratio", "hyb_price", "share_price", "looper_ltv", "borrow_apr",
+                "net_delta_usd")
 
 
 def p_rebalance(p: dict, s: dict, x: dict) -> dict:
@@ -14,17 +20,17 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
     the initial ratio from the buffer and profits above the sweep ratio are swept back to it. The
     buffer is refilled from T-bills (instant within the daily limit, else T+1)."""
     # Parameters
-    step, cost, im = p["rebalance_step"], p["rebalance_cost"], p["initial_margin"]
+    dt = x["dt_hours"]
+    step, cost, im = min(1.0, p["rebalance_per_hour"] * dt), p["rebalance_cost"], p["initial_margin"]
+    rehedge = min(1.0, p["rehedge_per_hour"] * dt)
     # State Variables
-    o = {k: s[k] for k in ("buffer_usd", "tbill_units", "tbill_pending_usd", "tbill_pending_due_hour",
-                           "tbill_instant_used_usd", "cum_costs", "btc_units", "btc_short_units", "btc_margin_usd",
-                           "xau_units", "xau_short_units", "xau_margin_usd")}
+    o = {k: s[k] for k in REBALANCE_VARS}
     hour = x["hour"]
     B = backing(s) - s["psm_usdc"]  # PSM USDC is ring-fenced for the PSM
-    for a in ("btc", "xau"):
+    for a in HEDGED_ASSETS:
         P = s[f"{a}_usd"]
         # re-hedge toward equal short, margin back inside [initial, sweep] ratio of notional
-        short = o[f"{a}_short_units"] + p["rehedge_step"] * (o[f"{a}_units"] - o[f"{a}_short_units"])
+        short = o[f"{a}_short_units"] + rehedge * (o[f"{a}_units"] - o[f"{a}_short_units"])
         o[f"{a}_short_units"] = short
         notional = short * P
         top_up = np.minimum(np.maximum(im * notional - o[f"{a}_margin_usd"], 0.0), np.maximum(o["buffer_usd"], 0.0))

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model import amm
+from sim.model.actions import backstop_recapitalize, backstop_sale_room, distribute_rewards, reserve_deposit, reserve_pay
 from sim.model.parts.common import backing, safe_div
+from sim.types import HOURS_PER_YEAR
 
-HOURS_PER_YEAR = 8760.0
-
-
-def hyb_sale_for_usd(p: dict, sqrt_p, usd):
-    """HYB to sell into the HYB/USDC pool to raise `usd` (exact output), and the new sqrt price.
-
-    Closed form on the single HYB position: selling HYB lowers s by Δy/L; the fee is on the HYB in.
-    The sale stops at the position's lower bound (no liquidity below).
-    """
-    curve = p["hyb_curve"]
-    L, s_lo = curve.seg_L[0], curve.bounds[0]
-    dy = np.minimum(usd, np.maximum(sqrt_p - s_lo, 0.0) * L)
-    s_new = sqrt_p - dy / L
-    hyb_in = safe_div(L * (1 / s_new - 1 / sqrt_p), 1 - p["hyb_fee"])
-    return hyb_in, s_new, dy
+APR_SMOOTHING_HOURS = 168.0  # the staker APR the market sees is smoothed over about a week
+TREASURY_VARS = ("reserve_fund_usd", "reserve_drawn_usd", "reserve_added_usd", "buffer_usd", "hyb_sqrt_price", "hyb_sold",
+                 "backstop_day_used_usd", "cum_backstop_in", "supply", "minted_husd", "vault_husd",
+                 "staker_rewards_usd", "staker_apr", "carry_paid_mark_usd")
 
 
 def p_treasury(p: dict, s: dict, x: dict) -> dict:
@@ -29,29 +19,18 @@ def p_treasury(p: dict, s: dict, x: dict) -> dict:
     the backstop sells HYB into its pool to recapitalize (HYB falls first, the peg is defended with it);
     revenue is split between stakers and the reserve every distribution interval."""
     # Parameters
-    dt = p["dt_hours"]
+    dt = x["dt_hours"]
     # State Variables
-    o = {k: s[k] for k in ("reserve_fund_usd", "reserve_drawn_usd", "reserve_added_usd", "buffer_usd", "hyb_sqrt_price",
-                           "hyb_sold", "backstop_day_used_usd", "cum_backstop_in", "supply", "minted_husd",
-                           "vault_husd", "staker_rewards_usd", "staker_apr", "carry_paid_mark_usd")}
+    o = {k: s[k] for k in TREASURY_VARS}
     hour = x["hour"]
     # reserve covers a deficit, within its per-hour draw limit
     deficit = np.maximum(s["supply"] - backing(s), 0.0)
-    draw = np.minimum(np.minimum(deficit, o["reserve_fund_usd"]), p["reserve_draw_step"])
-    o["reserve_fund_usd"] = o["reserve_fund_usd"] - draw
-    o["reserve_drawn_usd"] = o["reserve_drawn_usd"] + draw
-    o["buffer_usd"] = o["buffer_usd"] + draw
-    deficit = deficit - draw
+    deficit = deficit - reserve_pay(p, o, deficit, dt)
     # backstop: HYB sold for USDC when the reserve is empty and the deficit is material
     if p["backstop_enabled"]:
         act = (o["reserve_fund_usd"] < 1.0) & (deficit > p["backstop_trigger"] * s["supply"])
-        want = np.where(act, np.minimum(deficit, np.maximum(p["backstop_sale_day"] - o["backstop_day_used_usd"], 0.0)), 0.0)
-        hyb_in, s_new, raised = hyb_sale_for_usd(p, o["hyb_sqrt_price"], want)
-        o["hyb_sqrt_price"] = s_new
-        o["hyb_sold"] = o["hyb_sold"] + hyb_in
-        o["buffer_usd"] = o["buffer_usd"] + raised
-        o["backstop_day_used_usd"] = o["backstop_day_used_usd"] + raised
-        o["cum_backstop_in"] = o["cum_backstop_in"] + raised
+        want = np.where(act, np.minimum(deficit, backstop_sale_room(p, o)), 0.0)
+        backstop_recapitalize(p, o, want, x.get("tape"))
     # distribution: surplus to stakers (minted into the vault) and to the reserve (moved out of the buffer)
     dist_now = (hour % p["distribution_interval"]) < dt
     surplus = np.where(dist_now, np.maximum(backing({**s, **o}) - o["supply"], 0.0), 0.0)
@@ -61,16 +40,10 @@ def p_treasury(p: dict, s: dict, x: dict) -> dict:
         surplus = np.minimum(surplus, np.maximum(carry - o["carry_paid_mark_usd"], 0.0))
         o["carry_paid_mark_usd"] = np.where(dist_now, carry, o["carry_paid_mark_usd"])
     to_stakers = surplus * p["staker_share"]
-    to_reserve = np.minimum(surplus - to_stakers, np.maximum(o["buffer_usd"], 0.0))
-    o["supply"] = o["supply"] + to_stakers
-    o["minted_husd"] = o["minted_husd"] + to_stakers
-    o["vault_husd"] = o["vault_husd"] + to_stakers
-    o["staker_rewards_usd"] = o["staker_rewards_usd"] + to_stakers
-    o["buffer_usd"] = o["buffer_usd"] - to_reserve
-    o["reserve_fund_usd"] = o["reserve_fund_usd"] + to_reserve
-    o["reserve_added_usd"] = o["reserve_added_usd"] + to_reserve
+    distribute_rewards(o, to_stakers)
+    reserve_deposit(o, surplus - to_stakers)
     # the staker APR the market sees: distributions annualised, smoothed over about a week
     apr_now = safe_div(to_stakers, s["vault_husd"]) * HOURS_PER_YEAR / p["distribution_interval"]
-    w = p["apr_ema_weight"] * p["distribution_interval"] / dt
+    w = (1 - np.exp(-dt / APR_SMOOTHING_HOURS)) * p["distribution_interval"] / dt
     o["staker_apr"] = np.where(dist_now, o["staker_apr"] + min(w, 1.0) * (apr_now - o["staker_apr"]), o["staker_apr"])
     return o
