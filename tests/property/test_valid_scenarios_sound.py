@@ -21,10 +21,8 @@ from pydantic import BaseModel
 
 from sim.config import LiquidityRange, Scenario, ScenarioError, Strict, TreasuryCompany, parse_scenario
 from sim.engines import run_engine
-from sim.markets import build_market
 from sim.metrics import compute_metrics
-from sim.model.params import make_params
-from sim.model.state import genesis_state
+from sim.model import Model
 from sim.results import dump_json, null_paths
 
 BALANCES = ("supply", "inst_husd", "retail_husd", "vault_husd", "vault_shares", "float_husd", "buffer_usd", "psm_usdc",
@@ -143,12 +141,11 @@ def _model_of(*path: str) -> type[BaseModel]:
 @given(scenarios())
 def test_valid_scenario__finite_outputs_and_no_negative_balance(sc):
     note(f"non-default fields: {_changed(sc.model_dump(mode='json'), Scenario(name='prop').model_dump(mode='json'))}")
-    paths = build_market(sc, sc.runs, sc.seed)
-    for k, v in paths.per_run.items():
+    m = Model.build(sc)
+    for k, v in m.paths.per_run.items():
         assert np.isfinite(v).all(), f"market path {k} not finite"
-    params = make_params(sc)
-    genesis = genesis_state(sc, paths.inputs(0, 0))
-    traj = run_engine("batch", params, genesis, paths)
+    genesis = m.genesis
+    traj = run_engine("batch", m.params, genesis, m.paths)
     d = traj.data
     for k, v in d.items():
         assert np.isfinite(v).all(), f"{k} not finite from step {int(np.argmax(~np.isfinite(v).all(axis=1)))}"
