@@ -42,13 +42,15 @@ def git_commit() -> str | None:
     return (out.decode().strip() or None) if out else None
 
 
-def git_state() -> dict:
+def git_state(where: str | os.PathLike | None = None) -> dict:
     """The commit the code came from, whether the working tree differs from it (tracked changes or
     untracked files), and a hash of that difference: two results with the same commit and config
-    hash but different code never look the same. All None outside a git checkout."""
-    here = Path(__file__).resolve().parent
+    hash but different code never look the same. All None outside a git checkout. `where`: a folder
+    of the checkout (default: this package's)."""
+    here = Path(where) if where is not None else Path(__file__).resolve().parent
     top = _git(["rev-parse", "--show-toplevel"], here)
-    commit = git_commit()
+    out = _git(["rev-parse", "HEAD"], here)
+    commit = (out.decode().strip() or None) if out else None
     if top is None or commit is None:
         return {"git_commit": None, "git_dirty": None, "git_diff_sha256": None}
     root = Path(top.decode().strip())

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim.config import Scenario, ScenarioError, read_json_file
 from sim.atomic import OutputDir, atomic_write, atomic_write_parquet, clean_temp_files
-from sim.parquet import read_metadata
+from sim.parquet import read_metadata, read_table
 from sim.results import dump_json, provenance
 from sim.sweep.config import PROBABILITY_METRICS, SweepConfig, load_sweep
 from sim.sweep.plan import Chunk, check_chunk_memory, plan
@@ -164,7 +164,11 @@ def _part_ok(path: Path, chunk: Chunk, columns: list[str]) -> bool:
     try:
         meta = read_metadata(path)
         ok = meta.num_rows == chunk.run_stop - chunk.run_start and meta.schema.to_arrow_schema().names == columns
-        why = "" if ok else f"{meta.num_rows} rows / columns {meta.schema.to_arrow_schema().names[:4]}..., not this chunk's"
+        if ok:  # and its rows are this chunk's (a part copied or renamed from another chunk is not)
+            ids = read_table(path, columns=["point", "run"])
+            ok = (set(ids.column("point").to_pylist()) == {chunk.point}
+                  and ids.column("run").to_pylist() == list(range(chunk.run_start, chunk.run_stop)))
+        why = "" if ok else "holds rows that are not this chunk's"
     except Exception as err:  # noqa: BLE001 - any unreadable file is redone, whatever pyarrow calls it
         ok, why = False, f"unreadable ({str(err).splitlines()[0][:120]})"
     if not ok:
