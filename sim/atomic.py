@@ -23,6 +23,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import re
 import secrets
 import shutil
 from contextlib import contextmanager
@@ -117,9 +118,10 @@ class OutputDir:
             self._lock_fd = None
 
     def _siblings(self, kind: str) -> list[Path]:
-        prefix = f".{self.path.name}.{kind}-"
+        """This directory's `.D.<kind>-<pid>-<hex>` siblings (exactly: never another directory's)."""
+        pattern = re.compile(rf"\.{re.escape(self.path.name)}\.{kind}-\d+-[0-9a-f]{{8}}")
         try:
-            return [self.path.parent / n for n in os.listdir(self.path.parent) if n.startswith(prefix)]
+            return [self.path.parent / n for n in os.listdir(self.path.parent) if pattern.fullmatch(n)]
         except FileNotFoundError:
             return []
 

@@ -45,16 +45,18 @@ def run_bytes(runs: int, steps: int, recorded: int, engine: str = "batch") -> in
 
 
 def check_memory(source: str, runs: int, steps: int, recorded: int, engine: str = "batch",
-                 hint: str = "lower runs or horizon_hours") -> None:
-    """Refuse (ScenarioError naming `runs`) a run whose arrays cannot fit in the memory available now."""
+                 hint: str = "lower runs or horizon_hours", extra_bytes: int = 0) -> None:
+    """Refuse (ScenarioError naming `runs`) a run whose arrays cannot fit in the memory available now.
+    `runs` are the runs simulated at once (one chunk); `extra_bytes` what the caller keeps beside."""
     from sim.config import ScenarioError
 
-    need = run_bytes(runs, steps, recorded, engine)
+    need = run_bytes(runs, steps, recorded, engine) + extra_bytes
     have = available_memory_bytes()
     if have is not None and need > have:
         raise ScenarioError(source, [
             f"runs: {runs:,} runs x {steps + 1:,} steps x {MARKET_ARRAYS + recorded} arrays"
-            f"{f' x {CADCAD_FACTOR} (cadCAD)' if engine == 'cadcad' else ''} need about {_gb(need)} of memory, "
+            f"{f' x {CADCAD_FACTOR} (cadCAD)' if engine == 'cadcad' else ''}"
+            f"{f' (and {_gb(extra_bytes)} of results)' if extra_bytes else ''} need about {_gb(need)} of memory, "
             f"more than the {_gb(have)} available; {hint}"])
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from sim.cli import check_runs_and_seed
 
 MAX_HORIZON_DAYS = 366 * 5  # the scenario's own horizon limit
-MAX_VALIDATION_PATHS = 100_000
+MAX_VALIDATION_PATHS = 10_000  # 200 paths take ~3 min
 
 
 def _date(s: str) -> dt.date:
@@ -148,7 +148,9 @@ def cmd_size_reserve(args) -> int:
         raise _user_error("--set", str(err).splitlines()[0]) from None
     from sim.budget import check_memory
 
-    check_memory("--runs", args.runs or base.runs, base.steps, 1, hint="lower --runs or --horizon-days")
+    runs = args.runs or base.runs  # simulated 500 at a time; each run's reserve path is kept
+    check_memory("--runs", min(runs, 500), base.steps, 1, hint="lower --runs or --horizon-days",
+                 extra_bytes=8 * (base.steps + 1) * runs)
     out = Path(args.out) if args.out else Path("out") / f"size-reserve-{base.name}"
     with OutputDir(out) as od:
         return _size_reserve(args, started, path, configs, out, od)
@@ -225,6 +227,9 @@ def cmd_stress_windows(args) -> int:
             raise ScenarioError("--set", format_validation_error(err)) from None
         except ValueError as err:
             raise _user_error("--set", str(err).splitlines()[0]) from None
+    from sim.budget import check_memory
+
+    check_memory("--days", 800, args.days * 24, 5, hint="lower --days")  # 800 windows at a time, 5 series kept
     out = Path(args.out) if args.out else Path("out") / f"stress-windows-{sc.name}"
     with OutputDir(out) as od:
         return _stress_windows(args, started, path, sc, out, od)

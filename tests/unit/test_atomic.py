@@ -64,7 +64,7 @@ def test_commit__without_renameat2__two_renames_and_a_kill_between_is_repaired(t
         _result(stage, "new")
     assert _contents(d)["a.txt"] == "new a.txt\n" and _beside(d) == []
     # a kill between the two renames leaves only .D.old-*: the next command puts it back first
-    os.rename(d, tmp_path / ".D.old-123-dead")
+    os.rename(d, tmp_path / ".D.old-123-0000dead")
     with OutputDir(d) as od:
         assert _contents(d)["a.txt"] == "new a.txt\n"
         assert od.path == d.resolve()
