@@ -7,12 +7,15 @@ or raises `ScenarioError` with one line per problem, each naming the field.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import re
 import reprlib
 import stat
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -38,6 +41,7 @@ from sim.types import (
     Multiple,
     Name,
     NonNegBps,
+    NonNegFloat,
     NonNegHours,
     NonNegUSD,
     PegPrice,
@@ -65,10 +69,21 @@ class ScenarioError(ValueError):
 
 
 class Strict(BaseModel):
-    """Unknown keys refused; numbers strict (`true` and `"100"` are not numbers, NaN and inf refused);
-    no number anywhere larger in magnitude than `MAX_MAGNITUDE` (sim.types gives each its own range)."""
+    """Unknown keys refused; numbers and switches strict (`true` and `"100"` are not numbers, `1` is
+    not a boolean; NaN and inf refused); no number anywhere larger in magnitude than `MAX_MAGNITUDE`
+    (sim.types gives each its own range). Dates and tuples stay lax: a run's scenario.json spells them
+    as text and lists. Fields added later inherit all of this."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_scalars(cls, data):
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if isinstance(name, str) and name in cls.model_fields:
+                    _check_kind(value, _field_kind(cls, name), name)
+        return data
 
     @model_validator(mode="after")
     def _bounded(self):
@@ -77,6 +92,61 @@ class Strict(BaseModel):
             if isinstance(v, float) and abs(v) > MAX_MAGNITUDE:
                 raise ValueError(f"{name}: out of range (|value| > {MAX_MAGNITUDE:.0e})")
         return self
+
+
+@functools.cache
+def _field_kind(cls: type[BaseModel], name: str):
+    return _kind(cls.model_fields[name].annotation)
+
+
+def _kind(ann):
+    """What a field's annotation lets through, reduced to what `_check_kind` checks: "number", "bool",
+    ("list", kind), ("dict", kind of values), ("tuple", (kinds...)), ("any", (kinds...)) for a union,
+    or None (not checked here)."""
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is Annotated:
+        return _kind(args[0])
+    if ann is bool:
+        return "bool"
+    if ann in (int, float):
+        return "number"
+    if origin in (Union, types.UnionType):
+        kinds = tuple(k for k in (_kind(a) for a in args if a is not type(None)))
+        return ("any", kinds) if all(k is not None for k in kinds) and kinds else None
+    if origin is list and args:
+        inner = _kind(args[0])
+        return ("list", inner) if inner is not None else None
+    if origin is dict and len(args) == 2:
+        inner = _kind(args[1])
+        return ("dict", inner) if inner is not None else None
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        return ("tuple", tuple(_kind(a) for a in args))
+    return None
+
+
+def _check_kind(value, kind, where: str) -> None:
+    """Refuse a boolean or text where a number is expected, and anything but true/false for a switch
+    (pydantic's lax mode would read `true` as 1 and "100" as 100), inside lists, tuples and maps too.
+    Raises ValueError("<field path>: ...")."""
+    if kind == "number" and isinstance(value, (bool, str)):
+        raise ValueError(f"{where}: must be a number, not {type(value).__name__} {short_repr(value)}")
+    if kind == "bool" and value is not None and not isinstance(value, bool):
+        raise ValueError(f"{where}: must be true or false, not {short_repr(value)}")
+    if not isinstance(kind, tuple):
+        return
+    what, inner = kind
+    if what == "list" and isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_kind(v, inner, f"{where}.{i}")
+    elif what == "dict" and isinstance(value, dict):
+        for k, v in value.items():
+            _check_kind(v, inner, f"{where}.{k}")
+    elif what == "tuple" and isinstance(value, (list, tuple)):
+        for i, (v, k) in enumerate(zip(value, inner)):
+            _check_kind(v, k, f"{where}.{i}")
+    elif what == "any" and value is not None and set(inner) <= {"number", "bool"}:
+        if isinstance(value, str) or isinstance(value, bool) and "bool" not in inner:
+            raise ValueError(f"{where}: must be a number, not {type(value).__name__} {short_repr(value)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,8 +226,8 @@ class HistoricalMarket(Strict):
     an assumption stated in the report.
     """
 
-    start_date: Annotated[dt.date, Field(strict=False)]  # a date from YAML, or its ISO text from JSON
-    end_date: Annotated[dt.date, Field(strict=False)]
+    start_date: dt.date
+    end_date: dt.date
     xau_funding_rate_8h: Funding8h = 0.00003
     stress_drawdown: Annotated[float, Field(ge=0.01, le=0.99)] = 0.2
     """BTC drawdown from its 30-day high beyond which the hour counts as stress (pool depth falls)."""
@@ -199,9 +269,18 @@ class LiquidityRange(Strict):
         return self
 
 
-class Pool(Strict):
-    """HUSD/USDC Uniswap v3 pool (0.01 % tier by default) and the HYB/USDC backstop pool."""
+FlowShare = dict[Literal["institutional", "retail", "stakers"], Frac]
+"""Share of each holder class's venue sales (and retail's order flow) sent to a venue."""
 
+
+class Pool(Strict):
+    """HUSD/USDC Uniswap v3 pool (0.01 % tier by default) and the HYB/USDC backstop pool.
+
+    It is the reference venue: `max_depeg_bps` and `peg_price` are its price, the Minter and PSM
+    arbitrage run against it, and it takes whatever share of each class's flow the other venues
+    (`venues:`) leave."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")] = "uniswap"
     fee_fraction: Annotated[float, Field(ge=0, lt=0.1)] = 0.0001
     ranges: list[LiquidityRange] = Field(
         default_factory=lambda: [
@@ -215,6 +294,43 @@ class Pool(Strict):
     hyb_pool_usd: PosUSD = 20e6
     """Value in the HYB/USDC pool, spread over prices hyb_price_start/20 .. x20."""
     hyb_fee_fraction: Annotated[float, Field(ge=0, lt=0.1)] = 0.003
+
+
+class PoolVenue(Strict):
+    """Another HUSD/USDC concentrated-liquidity pool (e.g. a Curve or second Uniswap pool): on chain,
+    so arbitrage against the reference pool is atomic (no transfer latency, flash-loan capital)."""
+
+    kind: Literal["pool"]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+    fee_fraction: Annotated[float, Field(ge=0, lt=0.1)] = 0.0004
+    ranges: list[LiquidityRange] = Field(min_length=1)
+    flow_share: FlowShare = {}
+
+
+class OrderBookVenue(Strict):
+    """An off-chain order book (a centralised exchange's HUSD/USD market), described by its depth:
+    `bid_depth_usd` lists [bps below par, USD of bids resting between par and that discount],
+    cumulative and increasing (the asks mirror it above par). Market makers re-quote what a trade
+    takes at `refill_per_hour`; they pull depth when the liquidity providers' fear rises
+    (`agents.liquidity_providers`). HUSD bought here reaches the chain after `transfer_latency_hours`."""
+
+    kind: Literal["order_book"]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+    bid_depth_usd: list[tuple[Annotated[float, Field(gt=0, le=9_000)], PosUSD]] = Field(min_length=1, max_length=12)
+    refill_per_hour: Frac = 0.3
+    fee_fraction: Annotated[float, Field(ge=0, lt=0.1)] = 0.0005
+    transfer_latency_hours: NonNegHours = 1.0
+    flow_share: FlowShare = {}
+
+    @model_validator(mode="after")
+    def _increasing(self):
+        bps, usd = [b for b, _ in self.bid_depth_usd], [u for _, u in self.bid_depth_usd]
+        if any(b1 <= b0 for b0, b1 in zip(bps, bps[1:])) or any(u1 <= u0 for u0, u1 in zip(usd, usd[1:])):
+            raise ValueError("bid_depth_usd: bps and cumulative USD must both increase")
+        return self
+
+
+Venue = Annotated[Union[PoolVenue, OrderBookVenue], Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,9 +396,54 @@ class Revenue(Strict):
     in the backing as a cushion."""
 
 
+class ReserveBuy(Strict):
+    """The reserve defends the peg itself: below `trigger_price` on a venue it buys HUSD there (up to
+    `budget_usd_per_hour`, never above the trigger) and burns or holds it; with `fund_with_backstop`
+    an empty reserve sells HYB to keep buying."""
+
+    enabled: bool = False
+    trigger_price: Annotated[float, Field(gt=0.5, lt=1)] = 0.995
+    budget_usd_per_hour: NonNegUSD = 5e6
+    venue: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")] | None = None
+    """Where it buys (default: the reference pool)."""
+    then: Literal["burn", "hold"] = "burn"
+    fund_with_backstop: bool = False
+
+
 class Reserve(Strict):
     initial_usd: NonNegUSD = 40e6
     max_draw_usd_per_hour: NonNegUSD = 10e6
+    buy: ReserveBuy = ReserveBuy()
+
+
+class Disclosure(Strict):
+    """What holders can see of the backing: a proof of reserves (or attestation) published every
+    `publish_interval_hours`, showing (backing + reserve fund) / supply at that moment (frozen claims at
+    their marks)."""
+
+    publish_interval_hours: Annotated[float, Field(gt=0, le=24 * 92)] = 24.0
+
+
+class CapWindow(Strict):
+    """Caps that follow a calendar: on the listed weekdays (0 = Monday, UTC), between the hours, the
+    Minter's hourly caps are multiplied by `cap_multiplier`."""
+
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = [5, 6]
+    from_hour_utc: Annotated[float, Field(ge=0, le=24)] = 0.0
+    to_hour_utc: Annotated[float, Field(ge=0, le=24)] = 24.0
+    cap_multiplier: Annotated[float, Field(ge=0, le=10)] = 0.5
+
+
+class Calendar(Strict):
+    """Wall-clock time for a run: weekends and bank hours. The T-bill fund's instant redemption and T+1
+    settlement can follow bank hours (a fund's transfer agent and Fedwire close at night and on
+    weekends); caps can follow a schedule. A historical market starts at its start_date."""
+
+    start: dt.datetime = dt.datetime(2025, 1, 6)  # a Monday, 00:00 UTC
+    tbill_redemption: Literal["always", "bank_hours"] = "always"
+    bank_open_hour_utc: Annotated[float, Field(ge=0, le=24)] = 13.0  # 09:00 New York (EDT)
+    bank_close_hour_utc: Annotated[float, Field(ge=0, le=24)] = 21.0  # 17:00 New York (EDT)
+    cap_schedule: list[CapWindow] = []
 
 
 class Backstop(Strict):
@@ -327,6 +488,7 @@ class Protocol(Strict):
     psm: Psm = Psm()
     circuit_breaker: CircuitBreaker = CircuitBreaker()
     rebalance: Rebalance = Rebalance()
+    disclosure: Disclosure = Disclosure()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,23 +499,88 @@ class Arbitrageurs(Strict):
     gas_usd: Annotated[float, Field(ge=0, le=1e6)] = 20.0
     min_edge_bps: FeeBps = 2
     """Spread beyond fees an arbitrageur needs before acting."""
+    cross_venue_capital_usd: NonNegUSD = 50e6
+    """Capital the cross-venue arbitrageurs can tie up in HUSD bought on an off-chain venue while it
+    travels to the chain (per order-book venue). On-chain pools are arbitraged atomically."""
+    patient_capital_usd: NonNegUSD = 50e6
+    """Capital that buys HUSD on the reference pool below what a redemption will pay and waits in the
+    redemption queue (behind the institutions already in it) when the Minter's caps are used up."""
+    patient_hurdle_apr: NonNegFloat = 0.5
+    """The return that capital asks for the wait: it bids value - hurdle x expected wait - edge, where
+    value = min(1, published backing) x (1 - announced uncovered loss) x (1 - redeem fee) and the wait
+    is the queue ahead over the hourly redemption cap."""
+
+
+class SignalWeights(Strict):
+    """How much each observable moves a holder's alarm. Every signal is a fraction (a loss share):
+    the alarm is their weighted sum, compared with each cohort's threshold."""
+
+    discount: NonNegFloat = 0.0
+    """1 - the price on the venues the class trades on."""
+    backing_gap: NonNegFloat = 0.0
+    """1 - the published (backing + reserve fund) / supply, frozen claims at their marks."""
+    news: NonNegFloat = 0.0
+    """The loss share of backing an announced event puts at risk (venue or custodian failure, freeze,
+    allegation), less what the public reserve fund covers."""
+    collateral_drop: NonNegFloat = 0.0
+    """BTC's fall from its 24-hour high, times the BTC share of the book."""
+    herd: NonNegFloat = 0.0
+    """The share of supply burned net of mints over about the last day (others' exits, public on chain)."""
+    yield_gap: NonNegFloat = 0.0
+    """T-bill yield minus the staker APR the market sees (APR points), when positive."""
+    volatility: NonNegFloat = 0.0
+    """The venue's recent price swings: mean absolute move per hour over about 6 hours (LPs)."""
+
+
+class Behaviour(Strict):
+    """How a holder class decides to leave, from what it can observe.
+
+    The class reads a weighted sum of its signals (`weights`), smoothed over `reaction_hours` (fast
+    for institutions, slow for retail). Its holdings are split into `cohorts` of equal size whose
+    thresholds spread log-normally around `threshold` (`threshold_spread` across cohorts,
+    `threshold_run_spread` a mood drawn per run for the whole class). A cohort whose threshold the
+    alarm passes puts `exit_rate_per_hour` of its holdings up for exit each hour; what cannot be
+    redeemed or sold this step (caps, empty liquidity, the class's limit price) stays queued.
+
+    Defaults follow the ordering the run literature reports — large, informed holders run first and
+    faster on fundamentals, small holders later and on the price (Liu, Makarov & Schoar 2023, "Anatomy
+    of a Run: The Terra Luna Crash", NBER w31160; Anadu et al. 2023, "Runs and Flights to Safety: Are
+    Stablecoins the New Money Market Funds?", FRB NY Staff Report 1073), with strategic
+    complementarity in exits (Diamond & Dybvig 1983). The magnitudes are judgement, not fitted: the
+    validation events (scenarios/events) use them unchanged.
+    """
+
+    reaction_hours: PosHours = 1.0
+    cohorts: Annotated[int, Field(ge=1, le=8)] = 4
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.005
+    threshold_spread: Annotated[float, Field(ge=0, le=3)] = 0.7
+    threshold_run_spread: Annotated[float, Field(ge=0, le=3)] = 0.3
+    exit_rate_per_hour: Frac = 0.05
+    weights: SignalWeights = SignalWeights()
+    sell_limit_discount_bps: NonNegBps = 10_000
+    """Never sells on a venue below par minus this discount (10,000: sells at any price)."""
 
 
 class Institutional(Strict):
+    """Diversified holders with redemption access: they redeem first, and sell on venues down to their
+    limit when the Minter's caps bind. They price the backing and react within the hour."""
+
     share_of_supply: Frac = 0.35
-    exit_discount_bps: NonNegBps = 30
-    """Discount at which institutions start redeeming (they exit early)."""
-    exit_rate_per_hour: Frac = 0.02
-    max_pool_sell_discount_bps: NonNegBps = 100
-    """When caps bind they sell on the pool, but not below this discount."""
+    behaviour: Behaviour = Behaviour(
+        reaction_hours=1.0, threshold=0.008, threshold_spread=0.5, threshold_run_spread=0.25, exit_rate_per_hour=0.10,
+        sell_limit_discount_bps=100,
+        weights=SignalWeights(discount=1.0, backing_gap=1.0, news=1.0, collateral_drop=0.05, herd=0.04),
+    )
 
 
 class Retail(Strict):
+    """Holders who trade only on venues: they price the peg, react late and sell at the market."""
+
     share_of_supply: Frac = 0.20
-    panic_discount_bps: NonNegBps = 150
-    panic_rate_per_hour: Frac = 0.03
-    patience_hours: NonNegHours = 48.0
-    """Hours below the peg threshold after which retail starts to exit anyway (they exit late)."""
+    behaviour: Behaviour = Behaviour(
+        reaction_hours=12.0, threshold=0.02, threshold_spread=0.5, threshold_run_spread=0.25, exit_rate_per_hour=0.03,
+        weights=SignalWeights(discount=1.0, backing_gap=0.3, news=0.5, herd=0.04),
+    )
     noise_flow_usd_per_hour: NonNegUSD = 1.5e6
     """Std of random net pool flow per hour in calm (buys and sells by retail)."""
     btc_leverage: Sensitivity = 0.0
@@ -363,7 +590,34 @@ class Retail(Strict):
 
 
 class Stakers(Strict):
+    """sHUSD holders: they compare the staker yield with T-bills and the backing, unstake (after the
+    vault's cooldown) and sell on venues."""
+
     share_of_supply: Frac = 0.25
+    cooldown_hours: NonNegHours = 168.0
+    """Unstaked HUSD is released after about this long (Ethena's sUSDe: 7 days)."""
+    behaviour: Behaviour = Behaviour(
+        reaction_hours=72.0, threshold=0.01, threshold_spread=0.5, threshold_run_spread=0.25, exit_rate_per_hour=0.001,
+        sell_limit_discount_bps=200,
+        weights=SignalWeights(discount=0.3, backing_gap=1.0, news=1.0, herd=0.03, yield_gap=1.0),
+    )
+
+
+class LiquidityProviders(Strict):
+    """LPs and market makers: they pull liquidity as the venue's price swings and its inventory
+    skews, and as the same alarm that moves holders rises; they return slowly. Each venue's depth is
+    its exogenous depth times 1 - pull (pull capped at `max_pull`)."""
+
+    threshold: Frac = 0.003
+    """Alarm the LPs shrug off (order-flow noise moves a venue by a few bps)."""
+    pull_per_alarm: NonNegFloat = 30.0
+    """Share of liquidity pulled per unit of alarm above the threshold (0.02 above it pulls 60 %)."""
+    max_pull: Frac = 0.9
+    pull_hours: PosHours = 4.0
+    return_hours: PosHours = 72.0
+    weights: SignalWeights = SignalWeights(discount=1.0, backing_gap=1.0, news=1.0, collateral_drop=0.02, herd=0.04,
+                                           volatility=2.0)
+    """`discount` reads |1 - price| here: an LP's inventory skews whichever way the price leaves par."""
 
 
 class BorrowRate(Strict):
@@ -377,11 +631,21 @@ class BorrowRate(Strict):
 
 class Loopers(Strict):
     collateral_share_of_supply: Frac = 0.10
+    derisk: Behaviour = Behaviour(
+        reaction_hours=2.0, cohorts=1, threshold=0.008, threshold_spread=0.0, threshold_run_spread=0.25,
+        weights=SignalWeights(discount=0.5, backing_gap=1.0, news=1.0, collateral_drop=0.05, herd=0.04),
+    )
+    """Past its threshold the loop unwinds (target LTV 0) whatever the yield spread; the cohort,
+    exit-rate and limit fields are not used (the unwind speed is `lever_speed_per_hour`)."""
     initial_ltv: Frac = 0.6
     max_ltv: Frac = 0.8
     liquidation_ltv: Frac = 0.86
     liquidation_bonus_bps: FeeBps = 500
     close_factor: Frac = 0.5
+    """Share of an unhealthy loan a liquidation repays (Aave: 50 %)."""
+    liquidations_per_hour: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """How often liquidators come back to an unhealthy loan: a step of dt hours repays 1 - (1 - close_factor)
+    ** (liquidations_per_hour x dt) of it, whatever the step size."""
     lever_speed_per_hour: Frac = 0.02
     min_spread_apr: Apr = 0.01
     lending_supply_usd: PosUSD = 200e6
@@ -443,6 +707,7 @@ class Agents(Strict):
     stakers: Stakers = Stakers()
     loopers: Loopers = Loopers()
     growth: Growth = Growth()
+    liquidity_providers: LiquidityProviders = LiquidityProviders()
     treasury_companies: Annotated[list[TreasuryCompany], Field(max_length=6)] = []
 
 
@@ -474,7 +739,7 @@ class ScriptedPath(Strict):
 
     variable: ScriptedVariable
     mode: Literal["multiply", "set"] = "multiply"
-    points: list[Annotated[tuple[NonNegHours, Finite], Field(strict=False)]] = Field(min_length=2, max_length=5_000)
+    points: list[tuple[NonNegHours, Finite]] = Field(min_length=2, max_length=5_000)
 
     @model_validator(mode="after")
     def _increasing(self):
@@ -495,6 +760,36 @@ class VenueFailure(Strict):
     hour: NonNegHours
     share_of_hedge: Frac
     recovery_rate: Frac = 0.0
+    announced_loss_share: Frac | None = None
+    """The loss share of backing holders read in the news (default: the margin at stake, share of hedge
+    x crypto weights x initial margin x (1 - recovery))."""
+    news_hours: PosHours = 72.0
+
+
+class CustodyFreeze(Strict):
+    """A share of the backing frozen at a custodian or venue: nothing leaves it while frozen. It is carried
+    at `expected_recovery` from the freeze on (the hole holders can see once the next proof of reserves is
+    published, and in the news right away), and when the freeze ends `recovered_share` of it comes back;
+    the difference from the mark is booked then, through the loss waterfall (reserve, then backstop)."""
+
+    type: Literal["custody_freeze"]
+    hour: NonNegHours
+    duration_hours: PosHours
+    share_of_backing: Frac
+    """Share of each listed sleeve frozen (crypto sleeves: spot frozen, its hedge closed)."""
+    sleeves: list[Literal["tbill", "btc", "xau", "buffer"]] = ["tbill", "btc", "xau", "buffer"]
+    expected_recovery: Frac = 1.0
+    recovered_share: Frac = 1.0
+
+
+class News(Strict):
+    """An announcement that puts part of the backing at risk in holders' eyes (an allegation against
+    a custodian, a peer's collapse, an exposure disclosed), whether or not a loss follows."""
+
+    type: Literal["news"]
+    hour: NonNegHours
+    duration_hours: PosHours
+    announced_loss_share: Frac
 
 
 class OracleStale(Strict):
@@ -527,8 +822,33 @@ class BankRun(Strict):
 
 
 Event = Annotated[
-    Union[VenueFailure, OracleStale, OracleDeviation, TbillFreeze, BankRun], Field(discriminator="type")
+    Union[VenueFailure, OracleStale, OracleDeviation, TbillFreeze, BankRun, News, CustodyFreeze], Field(discriminator="type")
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation against history (scenarios/events)
+# ---------------------------------------------------------------------------------------------
+class ValidationFact(Strict):
+    """One public fact about a historical event and the model figure compared with it. The tolerance
+    band is written before the model is run and never moved to make a row pass."""
+
+    fact: str
+    source: str
+    metric: str
+    """A per-run figure (see `sim.metrics.PER_RUN_METRICS`, per-venue ones as `min_price_<venue>`);
+    its median over the runs is compared with the band."""
+    observed: Finite
+    low: Finite
+    high: Finite
+    mapping: str = ""
+    """What the comparison assumes where the model has no exact counterpart."""
+
+    @model_validator(mode="after")
+    def _band(self):
+        if not self.low <= self.high:
+            raise ValueError("low must be <= high")
+        return self
 
 
 # ---------------------------------------------------------------------------------------------
@@ -547,8 +867,12 @@ class Scenario(Strict):
     pool: Pool = Pool()
     protocol: Protocol = Protocol()
     agents: Agents = Agents()
+    venues: Annotated[list[Venue], Field(max_length=6)] = []
+    """Venues beside the reference pool, in order."""
+    calendar: Calendar = Calendar()
     scripted: list[ScriptedPath] = []
     events: list[Event] = []
+    validation: list[ValidationFact] = []
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -563,6 +887,15 @@ class Scenario(Strict):
             raise ValueError("repeg_level must be >= depeg_threshold")
         _check_time(self)
         _check_pool(self)
+        names = [self.pool.name, *(v.name for v in self.venues)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"venues: names must differ from each other and from pool.name (got {names})")
+        for cls in ("institutional", "retail", "stakers"):
+            if sum(v.flow_share.get(cls, 0.0) for v in self.venues) > 1 + 1e-9:
+                raise ValueError(f"venues: the {cls} flow shares sum to more than 1 (the reference pool takes the rest)")
+        buy = self.protocol.reserve.buy
+        if buy.venue is not None and buy.venue not in names:
+            raise ValueError(f"protocol.reserve.buy.venue: no venue named {buy.venue!r} (venues: {names})")
         if self.market.source == "historical":
             h = self.market.historical
             span_hours = (h.end_date - h.start_date).days * 24
@@ -577,11 +910,13 @@ class Scenario(Strict):
 
     def config_hash(self) -> str:
         """Stable hash of everything that changes a result (runs and seed excluded: they are reported apart)."""
-        body = self.model_dump(mode="json", exclude={"runs", "seed", "description"})
+        body = self.model_dump(mode="json", exclude={"runs", "seed", "description", "validation"})
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, **kw) -> "Scenario":
-        return self.model_validate({**self.model_dump(mode="python"), **kw})
+        """A copy with top-level fields replaced; a new `horizon_hours` goes through `with_horizon`."""
+        base = self.with_horizon(kw.pop("horizon_hours")) if "horizon_hours" in kw else self
+        return base.model_validate({**base.model_dump(mode="python"), **kw}) if kw else base
 
     def with_horizon(self, horizon_hours: int) -> "Scenario":
         """The scenario over a shorter (or longer) horizon, as a sweep's or size-reserve's horizon sets it.
@@ -589,6 +924,8 @@ class Scenario(Strict):
         sees the path it saw before); a path starting after it, or an event after it, is refused."""
         d = self.model_dump(mode="python")
         d["horizon_hours"] = horizon_hours
+        if not isinstance(horizon_hours, (int, float)) or isinstance(horizon_hours, bool):
+            return self.model_validate(d)  # let validation name the bad value
         cut = []
         for sp in d["scripted"]:
             pts = [tuple(p) for p in sp["points"]]
@@ -668,8 +1005,8 @@ def format_validation_error(err: ValidationError) -> list[str]:
             msg = "unknown key (not a field of this block)"
         got = e.get("input")
         got_s = "" if e["type"] in ("extra_forbidden", "missing") or isinstance(got, dict) else f" (got {short_repr(got)})"
-        if not loc and re.match(r"[a-z_][\w.]*: ", msg):  # a whole-scenario check that names its own field
-            lines.append(f"{msg}{got_s}")
+        if e["type"] == "value_error" and re.match(r"[a-z_][\w.]*: ", msg):  # a check that names its field
+            lines.append(f"{loc}.{msg}" if loc else msg)
         else:
             lines.append(f"{loc or 'scenario'}: {msg}{got_s}")
     return lines

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sim.budget import check_disk, check_memory
 from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.engines import ENGINES, run_engine
-from sim.metrics import METRIC_SERIES, compute_metrics
+from sim.metrics import compute_metrics, metric_series
 from sim.model import Model
 from sim.model.state import genesis_state, trajectory_columns
 from sim.results import Result, provenance
@@ -46,17 +46,17 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
     if engine == "batch":
         from sim.engines.batch import run_batch
 
-        acc = MetricsAccumulator(sc.step_hours, sc.depeg_threshold, sc.repeg_level)
+        acc = MetricsAccumulator(sc.step_hours, sc.depeg_threshold, sc.repeg_level, params["venues"])
         traj = run_batch(params, genesis, paths, record=(), observer=acc)
     else:
         traj = run_engine(engine, params, genesis, paths)
-        acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, genesis)
+        acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, genesis, params["venues"])
     episodes = np.concatenate(acc.episodes) if acc.episodes else np.array([])
     return acc.per_run(traj.final), episodes
 
 
 def _recorded(genesis: dict, record: str) -> tuple[str, ...]:
-    return {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": METRIC_SERIES}[record]
+    return {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": metric_series(genesis)}[record]
 
 
 def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, engine: str = "batch",
@@ -85,9 +85,10 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     from sim.report import REPORT_SERIES
 
     streaming = stream_to is not None and engine == "batch"
-    keep = tuple(dict.fromkeys(METRIC_SERIES + REPORT_SERIES))
     # the memory (and disk) the run will take, before any of it is allocated
-    shape = _recorded(genesis_state(sc), record)
+    g0 = genesis_state(sc)
+    keep = tuple(dict.fromkeys(metric_series(g0) + REPORT_SERIES))
+    shape = _recorded(g0, record)
     check_memory(f"scenario {sc.name!r}", sc.runs, sc.steps, len(keep) if streaming else len(shape), engine)
     if streaming:
         check_disk(f"scenario {sc.name!r}", stream_to, sc.runs, sc.steps, len(shape))
@@ -101,6 +102,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
 
         stream = TrajectoryStream(Path(stream_to) / "trajectories.parquet", _recorded(genesis, record), paths.runs,
                                   paths.step_hours)
+        keep = tuple(dict.fromkeys(metric_series(genesis) + REPORT_SERIES))
         try:
             traj = run_batch(params, genesis, paths, progress=progress, record=keep, observer=stream)
             stream.close()
@@ -110,7 +112,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     else:
         traj = run_engine(engine, params, genesis, paths, progress=progress, record=_recorded(genesis, record))
     metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final,
-                              genesis=genesis)
+                              genesis=genesis, venues=params["venues"])
     manifest = {
         "scenario": sc.name,
         "seed": sc.seed,

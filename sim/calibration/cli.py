@@ -136,7 +136,7 @@ def cmd_size_reserve(args) -> int:
         if args.set:
             base = set_path(base, args.set)
         if args.horizon_days is not None:
-            base = base.with_horizon(int(round(args.horizon_days * 24)))  # scripted paths cut there
+            base = base.with_overrides(horizon_hours=int(round(args.horizon_days * 24)))  # scripted paths cut there
         configs = []
         for supply in args.supply_usd or [base.protocol.initial_supply_usd]:
             sc = scale_liquidity(base, supply) if supply != base.protocol.initial_supply_usd else base

@@ -36,9 +36,8 @@ def base_scenario(cfg: SweepConfig, sweep_file: Path) -> Scenario:
     except ScenarioError as err:  # name the sweep file too: it is the one the user handed us
         raise ScenarioError(err.source, [*err.lines[:-1], f"{err.lines[-1]} (the base of {sweep_file})"]) from None
     try:
-        if cfg.horizon_hours:
-            sc = sc.with_horizon(cfg.horizon_hours)  # scripted paths cut there; later events refused
-        return sc.with_overrides(runs=cfg.runs_per_point, seed=cfg.seed)
+        over = {"horizon_hours": cfg.horizon_hours} if cfg.horizon_hours else {}  # scripted paths cut there
+        return sc.with_overrides(runs=cfg.runs_per_point, seed=cfg.seed, **over)
     except ValidationError as err:
         raise ScenarioError(f"{sweep_file} (base {cfg.base} with runs_per_point, seed, horizon_hours)",
                             format_validation_error(err)) from None

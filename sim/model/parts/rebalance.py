@@ -6,12 +6,17 @@ import numpy as np
 from sim.model import amm
 from sim.model.parts.common import backing, crypto_value, safe_div, tbill_instant_available
 from sim.model.parts.trading import borrow_apr
+from sim.model.venues import venue_depth
 from sim.model.state import HEDGED_ASSETS, sleeve_vars
 
 REBALANCE_VARS = ("buffer_usd", "tbill_units", "tbill_pending_usd", "tbill_pending_due_hour", "tbill_instant_used_usd",
                   "cum_costs", *sleeve_vars())
 OBSERVE_VARS = ("peg_price", "backing_usd", "backing_ratio", "hyb_price", "share_price", "looper_ltv", "borrow_apr",
-                "net_delta_usd")
+                "net_delta_usd", "published_backing_ratio")
+
+
+def observe_vars(p: dict) -> tuple[str, ...]:
+    return (*OBSERVE_VARS, *(v.price_key for v in p["venues"]), *(f"depth_{v.name}" for v in p["venues"]))
 
 
 def p_rebalance(p: dict, s: dict, x: dict) -> dict:
@@ -63,12 +68,14 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
     o["tbill_units"] = o["tbill_units"] + safe_div(buy, nav)
     o["buffer_usd"] = o["buffer_usd"] - buy
     need = np.maximum(gap, 0.0)
-    instant = np.minimum(need, tbill_instant_available(p, o | {"tbill_nav": nav, "tbill_frozen": s["tbill_frozen"]}))
+    instant = np.minimum(need, tbill_instant_available(p, o | {"tbill_nav": nav, "tbill_frozen": s["tbill_frozen"],
+                                                                "bank_open": s["bank_open"]}))
     o["tbill_units"] = o["tbill_units"] - safe_div(instant, nav)
     o["tbill_instant_used_usd"] = o["tbill_instant_used_usd"] + instant
     o["buffer_usd"] = o["buffer_usd"] + instant
     # the rest goes T+1, one lot at a time
-    slow = np.where(o["tbill_pending_usd"] > 0, 0.0, np.minimum(need - instant, o["tbill_units"] * nav))
+    # (nothing leaves a frozen sleeve, not even T+1)
+    slow = np.where((o["tbill_pending_usd"] > 0) | (s["tbill_frozen"] > 0), 0.0, np.minimum(need - instant, o["tbill_units"] * nav))
     o["tbill_units"] = o["tbill_units"] - safe_div(slow, nav)
     o["tbill_pending_due_hour"] = np.where(slow > 0, hour + p["tbill_settlement_hours"], o["tbill_pending_due_hour"])
     o["tbill_pending_usd"] = o["tbill_pending_usd"] + slow
@@ -76,15 +83,23 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
 
 
 def p_observe(p: dict, s: dict, x: dict) -> dict:
-    """Derived observables recorded every step (no state change)."""
+    """Derived observables recorded every step (no state change): the reference price, every venue's,
+    the backing. When a proof of reserves is due, the protocol publishes (backing + reserve fund) / supply:
+    what holders can check their claim against."""
     b = backing(s)
+    ratio = safe_div(b, s["supply"], 1.0)
+    publish = (x["hour"] % p["publish_interval_hours"]) < x["dt_hours"]
+    covered = safe_div(b + s["reserve_fund_usd"], s["supply"], 1.0)
     sp = safe_div(s["vault_husd"], s["vault_shares"], 1.0)
     price = s["pool_sqrt_price"] ** 2
     coll_val = s["looper_shares"] * sp * price
     return {
         "peg_price": price,
         "backing_usd": b,
-        "backing_ratio": safe_div(b, s["supply"], 1.0),
+        "backing_ratio": ratio,
+        "published_backing_ratio": np.where(publish, covered, s["published_backing_ratio"]),
+        **{v.price_key: s[v.sqrt_key] ** 2 for v in p["venues"]},
+        **{f"depth_{v.name}": venue_depth(v, s, x) for v in p["venues"]},
         "hyb_price": s["hyb_sqrt_price"] ** 2,
         "share_price": sp,
         "looper_ltv": safe_div(s["looper_debt_usd"], coll_val),
