@@ -963,20 +963,26 @@ def _husd_at_peg(r: LiquidityRange) -> float:
 
 
 def _check_pool(sc: "Scenario") -> None:
-    """The pool's HUSD comes out of the float (supply not held by a holder class): it cannot hold more,
-    or trades against it would drive the float below zero. Its depth after scripted multiplies stays
-    in [MIN_POOL_DEPTH, 1] (never silently clipped)."""
+    """The venues' HUSD comes out of the float (supply not held by a holder class): together they cannot
+    hold more, or trades against them would drive the float below zero. The pool's depth after scripted
+    multiplies stays in [MIN_POOL_DEPTH, 1] (never silently clipped)."""
     a = sc.agents
     S = sc.protocol.initial_supply_usd
     held = (a.institutional.share_of_supply + a.retail.share_of_supply + a.stakers.share_of_supply
             + a.loopers.collateral_share_of_supply) * S + sum(c.husd_usd for c in a.treasury_companies)
     float_husd = S - held
-    pool_husd = sum(_husd_at_peg(r) for r in sc.pool.ranges)
-    if pool_husd > float_husd * (1 + 1e-9):
+    # every venue's HUSD at the peg: pools' positions, and an order book's asks (they mirror its bids)
+    venues = [("pool.ranges", sum(_husd_at_peg(r) for r in sc.pool.ranges))]
+    for i, v in enumerate(getattr(sc, "venues", [])):
+        venues.append((f"venues.{i}", sum(_husd_at_peg(r) for r in v.ranges) if hasattr(v, "ranges")
+                       else max(usd for _, usd in v.bid_depth_usd)))
+    venue_husd = sum(h for _, h in venues)
+    if venue_husd > float_husd * (1 + 1e-9):
+        where = max(venues, key=lambda x: x[1])[0]
         raise ValueError(
-            f"pool.ranges: the pool holds ${pool_husd:,.0f} of HUSD at the peg, more than the ${float_husd:,.0f} of "
-            f"supply no holder class holds ({float_husd / S:.1%} of initial_supply_usd ${S:,.0f}); scale the ranges' usd "
-            f"with the supply (e.g. `tripod size-reserve --supply-usd`) or lower the holder shares")
+            f"{where}: the venues hold ${venue_husd:,.0f} of HUSD at the peg, more than the ${float_husd:,.0f} of "
+            f"supply no holder class holds ({float_husd / S:.1%} of initial_supply_usd ${S:,.0f}); scale the venues' "
+            f"liquidity with the supply (e.g. `tripod size-reserve --supply-usd`) or lower the holder shares")
     depths = ([sc.market.stochastic.calm.pool_depth_factor, sc.market.stochastic.stress.pool_depth_factor]
               if sc.market.source == "stochastic" else [1.0, sc.market.historical.stress_pool_depth_factor])
     for i, sp in enumerate(sc.scripted):

@@ -86,7 +86,13 @@ def judge(c: dict, o: Outcome, tmp: Path) -> str:
         return f"exit {o.code}: {lines[-1][:200] if lines else ''}"
     if not 1 <= len(lines) <= 2:  # ours: one line; argparse's: usage + one line
         return f"{len(lines)} lines on stderr"
-    missing = [n for n in c["names"] if n not in o.stderr]
+    # a field must be named by the message itself, not found inside the case's own file name
+    body, own = o.stderr, set()
+    if c["file"]:
+        own = {c["file"], Path(c["file"]).name}
+        for path in sorted({str(CASES_DIR / c["file"]), c["file"]}, key=len, reverse=True):
+            body = body.replace(path, "<file>")
+    missing = [n for n in c["names"] if n not in (o.stderr if n in own else body)]
     if missing:
         return f"does not name {missing}: {lines[-1][:200]}"
     partial = [p for p in ("o", "s", "e", "w", "sr", "r") if (tmp / p).exists() and any((tmp / p).iterdir())]

@@ -286,7 +286,7 @@ for name, d, names in [
         ("range-usd-zero", nested("pool.ranges", [{"price_lower": 0.9, "price_upper": 1.1, "usd": 0}]), ["pool.ranges.0.usd"]),
         ("ranges-empty", nested("pool.ranges", []), ["pool.ranges"]),
         ("pool-bigger-than-float", nested("pool.ranges", [{"price_lower": 0.99, "price_upper": 1.01, "usd": 5e8}]),
-         ["pool.ranges", "float"]),
+         ["pool.ranges", "supply no holder class holds"]),
         ("companies-7", nested("agents.treasury_companies", [{"name": f"c{i}"} for i in range(7)]), ["agents.treasury_companies"]),
         ("company-debt-above-holdings", nested("agents.treasury_companies", [{"name": "c", "btc_usd": 1e6, "debt_usd": 2e6}]),
          ["agents.treasury_companies.0", "debt_usd"]),

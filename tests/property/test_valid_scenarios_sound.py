@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from sim.config import LiquidityRange, Scenario, ScenarioError, Strict, TreasuryCompany, parse_scenario
+from sim.config import (LiquidityRange, OrderBookVenue, PoolVenue, Scenario, ScenarioError, Strict, TreasuryCompany,
+                        parse_scenario)
 from sim.engines import run_engine
 from sim.metrics import compute_metrics
 from sim.model import Model
@@ -32,7 +33,7 @@ BALANCES = ("supply", "inst_husd", "retail_husd", "vault_husd", "vault_shares", 
 # undefined, hence null, by definition: no depeg episode ended, no finite runway (the reserve never shrinks)
 MAY_BE_NULL = ("time_to_repeg_hours.", "reserve_runway_days.")
 SKIP = {"name", "description", "runs", "seed", "horizon_hours", "step_hours", "market", "pool", "scripted", "events",
-        "treasury_companies", "start_date", "end_date"}
+        "treasury_companies", "start_date", "end_date", "venues", "kind", "ranges", "bid_depth_usd", "flow_share"}
 
 
 def _bounds(field) -> tuple[float, float, bool, bool]:
@@ -87,6 +88,19 @@ def scenarios(draw):
     d["pool"] = draw(block(_model_of("pool")))
     if draw(st.booleans()):
         d["pool"]["ranges"] = [draw(block(LiquidityRange, every=True)) for _ in range(draw(st.integers(1, 3)))]
+    venues = []
+    for i in range(draw(st.integers(0, 2))):
+        if draw(st.booleans()):
+            venues.append({**draw(block(PoolVenue)), "kind": "pool", "name": f"pool{i}",
+                           "ranges": [draw(block(LiquidityRange, every=True)) for _ in range(draw(st.integers(1, 2)))]})
+        else:
+            bps = sorted(draw(st.lists(st.floats(1, 9000), min_size=1, max_size=3, unique=True)))
+            usd = sorted(draw(st.lists(st.floats(1, 1e9), min_size=len(bps), max_size=len(bps), unique=True)))
+            venues.append({**draw(block(OrderBookVenue)), "kind": "order_book", "name": f"book{i}",
+                           "bid_depth_usd": [list(x) for x in zip(bps, usd)]})
+        share = draw(st.floats(0, 0.5))
+        venues[-1]["flow_share"] = {"retail": share, "institutional": share}
+    d["venues"] = venues
     cuts = sorted(draw(st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3)))
     w = dict(zip(("tbill", "btc", "xau"), np.diff([0.0, *cuts]).tolist()))
     w["buffer"] = 1.0 - sum(w.values())
