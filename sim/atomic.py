@@ -4,7 +4,8 @@ Every command that writes a directory D does it the same way (`commit_dir`, or `
 needs the lock for longer than the write, as a sweep does):
 
 1. lock D: an exclusive `fcntl.flock` on the sibling file `.D.lock` (the kernel drops it when the
-   process dies, even on `kill -9`); a second writer is refused with one line naming the holder;
+   process dies, even on `kill -9`; a finished command removes the file); a second writer is refused
+   with one line naming the holder;
 2. clear what a killed writer left beside D (`.D.stage-*`, `.D.old-*`): with the lock held, nobody
    else can own them;
 3. write everything into a fresh sibling staging directory `.D.stage-<pid>-<random>` (same file
@@ -78,19 +79,7 @@ class OutputDir:
     # ------------------------------------------------------------------ lock and clean-up
     def __enter__(self) -> "OutputDir":
         self._check_target()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path.parent / f".{self.path.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as err:
-            raise _error(self.given, f"{self.option}: {_oserror_line(err)}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            os.close(fd)
-            who = f" (pid {holder})" if holder.isdigit() else ""
-            raise _error(self.given, f"{self.option}: another tripod command{who} is writing this directory; "
-                                     f"wait for it to finish or choose another {self.option}") from None
+        fd = self._lock()
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
@@ -112,9 +101,42 @@ class OutputDir:
         finally:
             self._unlock()
 
+    @property
+    def _lock_path(self) -> Path:
+        return self.path.parent / f".{self.path.name}.lock"
+
+    def _lock(self) -> int:
+        """An exclusive lock on `.D.lock`, or OutputDirError naming the holder. The file is removed on
+        release (while still locked), so a lock taken on a file that has meanwhile been removed or
+        replaced is not the lock: take it again on the file that is there now."""
+        while True:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as err:
+                raise _error(self.given, f"{self.option}: {_oserror_line(err)}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                os.close(fd)
+                who = f" (pid {holder})" if holder.isdigit() else ""
+                raise _error(self.given, f"{self.option}: another tripod command{who} is writing this directory; "
+                                         f"wait for it to finish or choose another {self.option}") from None
+            try:
+                if os.stat(self._lock_path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
     def _unlock(self) -> None:
         if self._lock_fd is not None:
-            os.close(self._lock_fd)  # the lock file stays: unlinking it would race a waiting writer
+            try:
+                os.unlink(self._lock_path)  # still locked: whoever opened it before sees it gone and retries
+            except OSError:
+                pass
+            os.close(self._lock_fd)
             self._lock_fd = None
 
     def _siblings(self, kind: str) -> list[Path]:

@@ -30,7 +30,8 @@ def _contents(d: Path) -> dict:
 
 
 def _beside(d: Path) -> list[str]:
-    return sorted(n for n in os.listdir(d.parent) if n != d.name and "lock" not in n)
+    """What is left beside `d` (a finished command leaves nothing: its lock file goes too)."""
+    return sorted(n for n in os.listdir(d.parent) if n != d.name)
 
 
 def test_commit__replaces_the_whole_directory(tmp_path):
@@ -118,6 +119,22 @@ def test_second_writer_through_the_cli__exit_2_one_line(tmp_path):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "another tripod command" in lines[0] and "Traceback" not in r.stderr
     assert not d.exists()
+
+
+def test_lock_file_removed_on_release__a_writer_holding_the_old_file_does_not_count(tmp_path):
+    import fcntl
+
+    d = tmp_path / "D"
+    od = OutputDir(d).__enter__()
+    stale = os.open(od._lock_path, os.O_RDWR)  # opened just before the holder finished
+    od.__exit__(None, None, None)
+    assert not od._lock_path.exists()
+    fcntl.flock(stale, fcntl.LOCK_EX | fcntl.LOCK_NB)  # it gets a lock, but on a file no longer there
+    try:
+        with OutputDir(d) as again:  # the next writer locks the file that is there now
+            assert os.fstat(again._lock_fd).st_ino != os.fstat(stale).st_ino
+    finally:
+        os.close(stale)
 
 
 @pytest.mark.parametrize("kind", ["file", "not ours"])
