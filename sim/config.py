@@ -388,6 +388,13 @@ class Arbitrageurs(Strict):
     cross_venue_capital_usd: NonNegUSD = 50e6
     """Capital the cross-venue arbitrageurs can tie up in HUSD bought on an off-chain venue while it
     travels to the chain (per order-book venue). On-chain pools are arbitraged atomically."""
+    patient_capital_usd: NonNegUSD = 50e6
+    """Capital that buys HUSD on the reference pool below what a redemption will pay and waits in the
+    redemption queue (behind the institutions already in it) when the Minter's caps are used up."""
+    patient_hurdle_apr: NonNegFloat = 0.5
+    """The return that capital asks for the wait: it bids value - hurdle x expected wait - edge, where
+    value = min(1, published backing) x (1 - announced uncovered loss) x (1 - redeem fee) and the wait
+    is the queue ahead over the hourly redemption cap."""
 
 
 class SignalWeights(Strict):
@@ -521,6 +528,10 @@ class Loopers(Strict):
     liquidation_ltv: Frac = 0.86
     liquidation_bonus_bps: NonNegBps = 500
     close_factor: Frac = 0.5
+    """Share of an unhealthy loan a liquidation repays (Aave: 50 %)."""
+    liquidations_per_hour: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """How often liquidators come back to an unhealthy loan: a step of dt hours repays 1 - (1 - close_factor)
+    ** (liquidations_per_hour x dt) of it, whatever the step size."""
     lever_speed_per_hour: Frac = 0.02
     min_spread_apr: NonNegFloat = 0.01
     lending_supply_usd: PosUSD = 200e6

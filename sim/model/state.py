@@ -119,7 +119,8 @@ def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None)
             s[v.sqrt_key] = 1.0
     s.update({"published_backing_ratio": 1.0, "exit_share_24h": 0.0, "btc_ema_24h": btc, "bank_open": 1.0,
               "cap_multiplier": 1.0, "loss_stakers": 0.0, "liquidator_queue_husd": 0.0,
-              "reserve_bought_husd": 0.0, "reserve_buy_usd": 0.0, "reserve_husd": 0.0})
+              "reserve_bought_husd": 0.0, "reserve_buy_usd": 0.0, "reserve_husd": 0.0,
+              "parb_husd": 0.0, "parb_cost_usd": 0.0})
     # treasury companies: holdings bought at the start prices; their HUSD comes out of the float
     for i, c in enumerate(ag.treasury_companies):
         hyb0 = sc.pool.hyb_price_start
@@ -153,7 +154,7 @@ TRAJECTORY_COLUMNS = (
     # what holders see and how far they got out (issue 14)
     "published_backing_ratio", "exit_share_24h", "inst_alarm", "retail_alarm", "staker_alarm", "looper_alarm",
     "inst_queue_husd", "retail_queue_husd", "staker_queue_husd", "unstaking_husd", "liquidator_queue_husd",
-    "reserve_bought_husd", "reserve_buy_usd", "bank_open",
+    "reserve_bought_husd", "reserve_buy_usd", "bank_open", "parb_husd",
 )
 
 

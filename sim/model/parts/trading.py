@@ -27,6 +27,7 @@ from sim.model.actions import (
 from sim.model.parts import holders as H
 from sim.model.parts.common import safe_div
 from sim.model.state import holder_vars, sleeve_vars, venue_vars
+from sim.types import HOURS_PER_YEAR
 
 
 def borrow_apr(p, debt):
@@ -90,7 +91,8 @@ def _loopers(p, s, x):
     coll = s["looper_shares"] * sp
     debt = s["looper_debt_usd"]
     liq = (debt > 0) & (safe_div(debt, coll * price) > p["loop_liq_ltv"])
-    repay = np.where(liq, p["loop_close_factor"] * debt, 0.0)
+    rounds = p["loop_liquidations_per_hour"] * x["dt_hours"]
+    repay = np.where(liq, (1 - (1 - p["loop_close_factor"]) ** rounds) * debt, 0.0)
     seize = np.minimum(safe_div(repay * (1 + p["loop_liq_bonus"]), price), coll)
     s["looper_shares"] = s["looper_shares"] - safe_div(seize, sp)
     s["vault_shares"] = s["vault_shares"] - safe_div(seize, sp)
@@ -224,6 +226,30 @@ def _cross_venue(p, s, x):
         s[cost] = s[cost] + spent
 
 
+def _patient_redeem(p, s, x):
+    """Patient capital redeems the HUSD it holds as the Minter's caps allow (queued behind institutions,
+    before arbitrage that buys and redeems within the step)."""
+    r = np.minimum(s["parb_husd"], redeem_room(p, s, x["dt_hours"]))
+    minter_redeem(p, s, r)
+    unit_cost = safe_div(s["parb_cost_usd"], s["parb_husd"])
+    s["parb_husd"] = s["parb_husd"] - r
+    s["parb_cost_usd"] = np.maximum(s["parb_cost_usd"] - unit_cost * r, 0.0)
+
+
+def _patient_buy(p, s, x):
+    """Patient capital bids for HUSD on the reference pool at what a redemption will be worth, less the
+    return it wants for waiting in the queue (and its edge); it needs redemption access to value HUSD."""
+    cap_per_hour = p["redeem_cap_per_hour"] * s["cap_multiplier"]
+    wait_hours = safe_div(s["inst_queue_husd"] + s["parb_husd"], cap_per_hour, np.inf)
+    news = np.maximum(x["news_loss_share"] - safe_div(s["reserve_fund_usd"], s["supply"]), 0.0)
+    value = np.minimum(s["published_backing_ratio"], 1.0) * (1 - news) * (1 - p["redeem_fee"])
+    bid = value - p["parb_hurdle_apr"] * wait_hours / HOURS_PER_YEAR - p["arb_edge"]
+    free = np.maximum(p["parb_capital_usd"] - s["parb_cost_usd"], 0.0)
+    bought, spent = _buy_to(p, s, x, p["venues"][0], np.maximum(bid, 1e-6), budget_usd=free)
+    s["parb_husd"] = s["parb_husd"] + bought
+    s["parb_cost_usd"] = s["parb_cost_usd"] + spent
+
+
 def _refill_books(p, s, x):
     """Market makers re-quote what trades took: an order book's price relaxes toward par."""
     for v in p["venues"][1:]:
@@ -264,7 +290,7 @@ _TRADING_VARS = ("pool_sqrt_price", "retail_husd", "inst_husd", "float_husd", "l
                  "cum_collateral_out", "cum_collateral_in", "hours_below", "inst_exited_husd", "deposits_usd",
                  "staker_shares", "staker_queue_husd", "exit_share_24h", "reserve_fund_usd", "reserve_added_usd",
                  "reserve_bought_husd", "reserve_buy_usd", "reserve_husd", "hyb_sqrt_price", "hyb_sold",
-                 "backstop_day_used_usd", "cum_backstop_in")
+                 "backstop_day_used_usd", "cum_backstop_in", "parb_husd", "parb_cost_usd")
 
 
 def trading_vars(p: dict) -> tuple[str, ...]:
@@ -294,7 +320,9 @@ def p_trading(p: dict, s: dict, x: dict) -> dict:
     _loopers(p, o, x)
     if p["arb_enabled"]:
         _cross_venue(p, o, x)
+        _patient_redeem(p, o, x)
         _arbitrage(p, o, x)
+        _patient_buy(p, o, x)
     if p["reserve_buy"]:
         _reserve_buys(p, o, x)
     H.observe_exits(p, o, x, net_before)
