@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
-from sim.config import Scenario, ScenarioError, load_scenario
+from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.metrics import PER_RUN_METRICS, PER_VENUE_METRICS, MetricsAccumulator
 from sim.results import atomic_write, command_line, dump_json, git_commit, package_versions
 from sim.runner import SCENARIO_DIR
@@ -176,7 +177,10 @@ def run_experiment(runs: int | None = None, seed: int | None = None, names: list
         from tqdm import tqdm
         it = tqdm(events, desc="stress-events", unit="event")
     for path, sc in it:
-        sc = sc.with_overrides(**{k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None})
+        try:
+            sc = sc.with_overrides(**{k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None})
+        except ValidationError as err:
+            raise ScenarioError("command line", format_validation_error(err)) from None
         t0 = time.time()
         try:
             per_run, series, skipped = *simulate(sc), None

@@ -61,6 +61,6 @@ def test_stress_events__few_runs__prints_and_writes_the_table(tmp_path):
 
 
 def test_stress_events__bad_arguments__one_clear_line():
-    for args, word in ((["--events", "nope"], "--events"), (["--runs", "0"], "--runs")):
+    for args, word in ((["--events", "nope"], "--events"), (["--runs", "0"], "--runs"), (["--seed", "-1"], "seed")):
         r = subprocess.run([TRIPOD, "experiment", "stress-events", *args], capture_output=True, text=True)
         assert r.returncode == 2 and word in r.stderr and "Traceback" not in r.stderr
