@@ -52,8 +52,10 @@ def _hist_scenario(sc: Scenario, start: dt.date, days: int) -> Scenario:
 
 
 def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt.date | None = None,
-                   end: dt.date | None = None, seed: int | None = None, top: int = 10, chunk: int = 800) -> dict:
+                   end: dt.date | None = None, seed: int | None = None, top: int = 10, chunk: int = 800,
+                   progress: bool = False) -> dict:
     from sim.engines import run_engine
+    from sim.progress import bar
     from sim.markets import historical
     from sim.markets.paths import MarketPaths, cohort_thresholds, event_inputs
     from sim.model import Model
@@ -66,6 +68,7 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
     steps = first.steps
     rows = []
     ref = None
+    ticks = bar(total=len(starts), desc="windows", unit="window", enabled=progress)
     for lo in range(0, len(starts), chunk):
         batch = starts[lo: lo + chunk]
         cols = []
@@ -86,7 +89,8 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
                             per_step=event_inputs(first, np.arange(steps + 1) * first.step_hours),
                             per_run_const=cohort_thresholds(first, ids, seed))
         m = Model.build(first, paths=paths)
-        traj = run_engine("batch", m.params, m.genesis, m.paths, record=RECORD)
+        traj = run_engine("batch", m.params, m.genesis, m.paths, record=RECORD, progress=progress)
+        ticks.update(len(batch))
         d = traj.data
         r0 = d["reserve_fund_usd"][0]
         res_min = d["reserve_fund_usd"].min(axis=0)
