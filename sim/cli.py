@@ -168,6 +168,9 @@ def cmd_experiment(args) -> int:
     from sim.experiments import leverage_cycle as lc
     from sim.runner import resolve_scenario
 
+    if args.name == "stress-events":
+        return cmd_stress_events(args)
+    args.runs, args.seed = 20 if args.runs is None else args.runs, 8 if args.seed is None else args.seed
     base = load_scenario(resolve_scenario(args.scenario or "leverage-cycle"))
     try:
         ltvs = tuple(float(v) for v in args.ltvs.split(",")) if args.ltvs else lc.DEFAULT_LTVS
@@ -190,6 +193,30 @@ def cmd_experiment(args) -> int:
               f"story order {p['story_order_full_share']:.2f} (consistent {p['story_order_consistent_share']:.2f})")
     print(f"  critical leverage: {result['critical_leverage']}")
     print(f"  wrote {out}/ (leverage_cycle.json, report.html)")
+    return 0
+
+
+def cmd_stress_events(args) -> int:
+    from sim.config import ScenarioError
+    from sim.experiments import stress_events as se
+
+    if args.runs is not None and args.runs < 1:
+        raise ScenarioError("--runs", [f"must be >= 1 (got {args.runs})"])
+    names = args.events.split(",") if args.events else None
+    result = se.run_experiment(args.runs, args.seed, names, progress=_progress_wanted())
+    tags = [f"r{args.runs}" if args.runs is not None else "", f"s{args.seed}" if args.seed is not None else "",
+            "_".join(names or ())]
+    out = Path(args.out) if args.out else _default_out("stress-events", *tags)
+    se.write(result, out)
+    print(f"stress-events: {len(result['events'])} events, {result['wall_seconds']:.1f} s "
+          f"(bands fixed in scenarios/events before any run)")
+    for m in result["events"]:
+        print(f"  {m['event']}: {m['runs']} runs, seed {m['seed']}, {m['horizon_hours']} h, {m['wall_seconds']:.1f} s")
+    print()
+    print(se.text_table(result))
+    print()
+    print(f"{result['within']} of {len(result['rows'])} facts within tolerance ({result['not_modelled']} not modelled)")
+    print(f"wrote {out}/ (stress_events.json, report.html)")
     return 0
 
 
@@ -236,14 +263,16 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     w.add_argument("--workers", type=int, help="workers of the embedded LocalCluster (default: 2)")
     w.set_defaults(func=cmd_sweep)
-    e = sub.add_parser("experiment", help="designed experiments (leverage-cycle)")
-    e.add_argument("name", choices=("leverage-cycle",))
-    e.add_argument("--runs", type=int, default=20, help="runs per grid point (default 20)")
-    e.add_argument("--seed", type=int, default=8)
+    e = sub.add_parser("experiment", help="designed experiments (leverage-cycle, stress-events)")
+    e.add_argument("name", choices=("leverage-cycle", "stress-events"))
+    e.add_argument("--runs", type=int, help="runs per grid point (leverage-cycle, default 20) or per event "
+                                            "(stress-events, default: each scenario's)")
+    e.add_argument("--seed", type=int, help="seed (leverage-cycle default 8; stress-events: each scenario's)")
     e.add_argument("--scenario", help="base scenario (default: scenarios/leverage-cycle.yaml)")
     e.add_argument("--ltvs", help="comma-separated looper max LTVs (default 0,0.5,0.7,0.8,0.9)")
     e.add_argument("--designs", help="comma-separated backstop designs (default: reserve-only,backstop,big-backstop)")
-    e.add_argument("--out", help="output directory (default: out/leverage-cycle)")
+    e.add_argument("--events", help="stress-events: comma-separated event names (default: all in scenarios/events)")
+    e.add_argument("--out", help="output directory (default: out/<experiment>)")
     e.set_defaults(func=cmd_experiment)
     s = sub.add_parser("scenarios", help="list the shipped scenarios (with the calibrated and event ones)")
     s.set_defaults(func=cmd_scenarios)
