@@ -16,6 +16,18 @@ from sim.model.parts.common import backing
 from sim.model.state import dat_count
 from sim.types import HOURS_PER_YEAR
 
+MAX_APY = 1e9
+"""Annualised returns are capped here (1e11 %): compounding a windfall over a short horizon to a year
+overflows float64 (a 36x share price in a day is 36^365), and beyond this the figure means nothing."""
+
+
+def annualised(growth, hours: float):
+    """growth ** (year / hours) - 1, in log space, at most MAX_APY (a finite number, never inf)."""
+    with np.errstate(divide="ignore"):
+        log_apy = np.log(np.maximum(growth, 0.0)) * (HOURS_PER_YEAR / hours)
+    return np.expm1(np.minimum(log_apy, np.log1p(MAX_APY)))
+
+
 INSOLVENCY_TOLERANCE = 1e-4  # a backing shortfall under 1 bp of supply is rounding, not insolvency
 LOSS_CLASSES = ("reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers", "treasury_companies")
 # One number per run: the columns of a sweep's results.parquet.
@@ -149,7 +161,7 @@ class MetricsAccumulator:
             "reserve_fund_min_usd": self.min_reserve,
             "reserve_runway_days": runway,
             "redeemed_usd": end["redeemed_usd"],
-            "staker_apy": (end["share_price"] / st["share_price"]) ** (HOURS_PER_YEAR / hours) - 1,
+            "staker_apy": annualised(end["share_price"] / st["share_price"], hours),
             "staker_rewards_usd": end["staker_rewards_usd"],
             "hyb_drawdown": 1 - self.min_hyb / st["hyb_price"],
             "loss_reserve_fund_usd": end["reserve_drawn_usd"],

@@ -137,17 +137,17 @@ def backstop_divergence(frame) -> dict:
             "max_rel": float((np.abs(ch - m)[sold] / np.abs(m[sold])).max()) if sold.any() else 0.0}
 
 
-def write_results(run_dir: Path, result, deployment_file: Path | None = None) -> tuple[Path, Path]:
-    """chain_replay.parquet, chain_replay.json (and chain_deployment.json), each written to a temp file and
-    renamed: a run directory holds a whole replay's files or none of them."""
+def write_results(run_dir: Path, result) -> tuple[Path, Path]:
+    """chain_replay.parquet, chain_replay.json (and chain_deployment.json, the deployment the replay worked
+    from), each written to a temp file and renamed: a run directory holds a whole replay's files or none."""
     run_dir = Path(run_dir)
     pq, js, dep = run_dir / "chain_replay.parquet", run_dir / "chain_replay.json", run_dir / "chain_deployment.json"
     tmp = [pq.with_suffix(".parquet.tmp"), js.with_suffix(".json.tmp"), dep.with_suffix(".json.tmp")]
     try:
         result.frame.to_parquet(tmp[0], index=False)
         tmp[1].write_text(json.dumps(result.summary, indent=2, default=_json_default) + "\n")
-        if deployment_file is not None:
-            tmp[2].write_bytes(Path(deployment_file).read_bytes())
+        if getattr(result, "deployment", None):
+            tmp[2].write_text(json.dumps(result.deployment, indent=2) + "\n")
             os.replace(tmp[2], dep)
         os.replace(tmp[0], pq)
         os.replace(tmp[1], js)

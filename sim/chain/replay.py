@@ -24,10 +24,11 @@ import numpy as np
 
 from sim.chain import compare
 from sim.chain.actor import ReplayError, ReplayNodeError
+from sim.chain.compare import write_results
 from sim.chain.network import FORK, connected
 from sim.chain.spec import CHOICES, ProtocolSpec, SpecError
 
-__all__ = ["ReplayError", "ReplayNodeError", "ReplayResult", "load_run", "replay"]
+__all__ = ["ReplayError", "ReplayNodeError", "ReplayResult", "load_run", "replay", "write_results"]
 
 NEEDED_COLUMNS = {
     "run", "hour", "btc_usd", "xau_usd", "supply", "minted_husd", "burned_husd", "psm_usdc", "psm_minted",
@@ -45,6 +46,7 @@ class ReplayResult:
     summary: dict
     reverts: list[dict] = field(default_factory=list)
     chain: dict = field(default_factory=dict)  # "protocol" and "replay" (a ReplayChain) while connected
+    deployment: dict = field(default_factory=dict)  # the deployment file the replay worked from (chain_deployment.json)
 
 
 def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None):
@@ -54,9 +56,8 @@ def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None)
     sqrt price, ...): run `run` is then simulated again from its scenario.json (same seed; randomness is
     keyed by (seed, run)) with every column, and checked against the columns that were recorded.
     """
-    import pandas as pd
-
     from sim.config import parse_scenario
+    from sim.parquet import read_frame
 
     run_dir = Path(run_dir)
     traj, scen = run_dir / "trajectories.parquet", run_dir / "scenario.json"
@@ -64,7 +65,7 @@ def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None)
         raise ReplayError(f"{run_dir}: not a run directory (needs trajectories.parquet and scenario.json from `tripod run`)")
     sc = parse_scenario(json.loads(scen.read_text()), str(scen))
     check_step_hours(sc.step_hours, scen)
-    df = pd.read_parquet(traj)
+    df = read_frame(traj)  # single-threaded: a threaded read can abort the process at exit (sim.parquet)
     runs = sorted(int(r) for r in df["run"].unique())
     if run not in runs:
         raise ReplayError(f"{traj}: no run {run} (runs {runs[0]}..{runs[-1]})")
@@ -162,8 +163,9 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
                 if snap is not None:
                     chain.restore(snap)  # the shared fork is back to node A's base state for the next scenario
         result.summary["wall_seconds"] = round(time.perf_counter() - t0, 3)
-        if write:
-            compare.write_results(run_dir, result, deployment_file)
+        result.deployment = json.loads(deployment_file.read_text())
+    if write:
+        write_results(run_dir, result)
     return result
 
 
