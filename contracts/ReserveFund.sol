@@ -123,12 +123,36 @@ contract ReserveFund is AccessControl, ReentrancyGuard {
         returns (uint256 usdcSpent, uint256 husdBought)
     {
         if (usdcIn == 0) revert ZeroAmount();
-        if (address(buyBackPool) == address(0)) revert BuyBackNotConfigured();
-        uint256 remaining = remainingBuyBack();
+        uint256 remaining = _remainingOrRevert();
         if (usdcIn > remaining) revert BuyBackBudgetExceeded(usdcIn, remaining);
-        uint160 limit = _buyLimit(sqrtPriceLimitX96);
-        (usdcSpent, husdBought) = _swapUsdcForHusd(usdcIn, limit);
+        (usdcSpent, husdBought) = _swapUsdcForHusd(SafeCast.toInt256(usdcIn), _buyLimit(sqrtPriceLimitX96));
         if (husdBought < minHusdOut) revert SlippageExceeded(husdBought, minHusdOut);
+        _settle(usdcSpent, husdBought);
+    }
+
+    /// @notice Buy exactly `husdOut` HUSD (less if the trigger or `sqrtPriceLimitX96` stops the pool first),
+    /// spending at most `maxUsdcIn`; then burn or hold it. Same trigger and hourly budget as `buyBack`.
+    function buyBackExactOut(uint256 husdOut, uint256 maxUsdcIn, uint160 sqrtPriceLimitX96)
+        external
+        nonReentrant
+        onlyRole(BUYBACK_ROLE)
+        returns (uint256 usdcSpent, uint256 husdBought)
+    {
+        if (husdOut == 0) revert ZeroAmount();
+        uint256 remaining = _remainingOrRevert();
+        (usdcSpent, husdBought) = _swapUsdcForHusd(-SafeCast.toInt256(husdOut), _buyLimit(sqrtPriceLimitX96));
+        if (usdcSpent > maxUsdcIn) revert SlippageExceeded(usdcSpent, maxUsdcIn);
+        if (usdcSpent > remaining) revert BuyBackBudgetExceeded(usdcSpent, remaining);
+        _settle(usdcSpent, husdBought);
+    }
+
+    function _remainingOrRevert() internal view returns (uint256) {
+        if (address(buyBackPool) == address(0)) revert BuyBackNotConfigured();
+        return remainingBuyBack();
+    }
+
+    /// @dev Charge the hour's budget, burn (or hold) what was bought, and say so.
+    function _settle(uint256 usdcSpent, uint256 husdBought) internal {
         boughtBackInHour[block.timestamp / HOUR] += usdcSpent;
         bool burn = burnBoughtBack;
         if (burn && husdBought > 0) buyBackHusd.burn(husdBought);
@@ -147,11 +171,12 @@ contract ReserveFund is AccessControl, ReentrancyGuard {
         if (callerLimitX96 != 0 && (h0 ? callerLimitX96 < limit : callerLimitX96 > limit)) limit = callerLimitX96;
     }
 
-    /// @dev Exact-input swap of up to `usdcIn` USDC for HUSD to this contract, stopping at `limit`.
-    function _swapUsdcForHusd(uint256 usdcIn, uint160 limit) internal returns (uint256 usdcSpent, uint256 husdBought) {
+    /// @dev Swap USDC for HUSD to this contract, stopping at `limit`: `amountSpecified` > 0 is the USDC in
+    /// (exact input), < 0 the HUSD out (exact output), as Uniswap v3 takes it.
+    function _swapUsdcForHusd(int256 amountSpecified, uint160 limit) internal returns (uint256 usdcSpent, uint256 husdBought) {
         bool h0 = husdIsToken0;
         _inSwap = true;
-        (int256 a0, int256 a1) = buyBackPool.swap(address(this), !h0, SafeCast.toInt256(usdcIn), limit, "");
+        (int256 a0, int256 a1) = buyBackPool.swap(address(this), !h0, amountSpecified, limit, "");
         _inSwap = false;
         (int256 husdDelta, int256 usdcDelta) = h0 ? (a0, a1) : (a1, a0);
         usdcSpent = uint256(usdcDelta);

@@ -72,6 +72,11 @@ def cmd_replay(args) -> int:
     if bs.get("sales"):
         print(f"  backstop HYB sales: {bs['sales']}, USDC raised chain {bs['usdc_chain']:,.2f} vs model "
               f"{bs['usdc_model']:,.2f} (max rel {bs['max_rel']:.3g})")
+    bb = s.get("buy_backs", {})
+    if bb.get("count"):
+        print(f"  reserve buy-backs: {bb['count']}, USDC spent chain {bb['usdc_chain']:,.2f} vs model {bb['usdc_model']:,.2f} "
+              f"(max rel {bb['usdc_max_rel']:.3g}), HUSD bought chain {bb['husd_chain']:,.2f} vs model "
+              f"{bb['husd_model']:,.2f} (max rel {bb['husd_max_rel']:.3g})")
     bad = {f: v for f, v in s["rounding"].items() if not v["ok"]}
     print("  rounding only: " + ("yes, every field at every step" if not bad else "NO: " + "; ".join(
         f"{f} from step {v['first_step']} (chain {v['chain']:.9g} vs sim {v['sim']:.9g})" for f, v in bad.items())))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 FIELDS = ("supply", "pool_price", "reserve_fund", "backing", "hyb_price", "psm_usdc", "mint_cap_used", "redeem_cap_used",
-          "mint_paused")
+          "mint_paused", "reserve_husd")
 CAP_FIELDS = ("mint_cap_used", "redeem_cap_used")
 
 # What "rounding only" means per field: |chain - sim| <= abs_per_step x (step + 1) + rel x |sim|.
@@ -29,6 +29,7 @@ ROUNDING_TOLERANCE = {
     "redeem_cap_used": (1e-5, 1e-12),
     "hyb_price": (0.0, 1e-9),
     "mint_paused": (0.0, 0.0),
+    "reserve_husd": (1e-5, 1e-12),  # HUSD the reserve bought back and holds
 }
 
 
@@ -40,6 +41,7 @@ def sim_fields(row) -> dict:
         "reserve_fund": float(row.reserve_fund_usd), "backing": float(row.backing_usd), "hyb_price": float(row.hyb_price),
         "psm_usdc": float(row.psm_usdc), "mint_cap_used": float(row.mint_cap_used_usd),
         "redeem_cap_used": float(row.redeem_cap_used_usd), "mint_paused": float(float(row.mint_paused) > 0),
+        "reserve_husd": float(row.reserve_husd),
     }
 
 
@@ -126,6 +128,20 @@ def trades_summary(frame) -> dict:
             # vs the trade the model recorded on its exact curve: the range bounds' snapping to ticks
             "out_max_rel": float(frame["trade_out_max_rel"].max()) if len(frame) else 0.0,
             "closing_swap_max_usdc": float(frame["pool_usdc_chain"].abs().max()) if len(frame) else 0.0}
+
+
+def buy_back_divergence(frame) -> dict:
+    """The reserve's buy-backs: how many, USDC spent and HUSD bought on chain vs in the model, the largest
+    relative gap in a step (0 when the scenario's reserve does not buy)."""
+    if "buy_backs" not in frame:
+        return {"count": 0}
+    out = {"count": int(frame["buy_backs"].sum())}
+    for leg in ("usdc", "husd"):
+        ch, m = frame[f"buy_back_{leg}_chain"].to_numpy(float), frame[f"buy_back_{leg}_model"].to_numpy(float)
+        on = np.abs(m) > 1e-6
+        out[f"{leg}_chain"], out[f"{leg}_model"] = float(ch.sum()), float(m.sum())
+        out[f"{leg}_max_rel"] = float((np.abs(ch - m)[on] / np.abs(m[on])).max()) if on.any() else 0.0
+    return out
 
 
 def backstop_divergence(frame) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ ROLES = {  # role name in `roles=` -> (contract, role constant)
     "minter": ("minter", "MINTER_ROLE"), "redeemer": ("minter", "REDEEMER_ROLE"), "treasurer": ("minter", "TREASURER_ROLE"),
     "guardian": ("guardian", "GUARDIAN_ROLE"), "operator": ("ledger", "OPERATOR_ROLE"), "keeper": ("backstop", "KEEPER_ROLE"),
     "rewarder": ("shusd", "REWARDER_ROLE"), "funding_payer": ("reserve", "FUNDING_PAYER_ROLE"), "coverer": ("reserve", "COVERER_ROLE"),
+    "buyback": ("reserve", "BUYBACK_ROLE"),
 }
 
 
@@ -197,6 +199,7 @@ def deploy_protocol(admin, spec: ProtocolSpec | None = None, roles: dict[str, li
     husd_pool = create_pool(p, "HUSD/USDC", p.husd, 1.0)
     hyb_pool = create_pool(p, "HYB/USDC", p.hyb, y.price_usd)
 
+    configure_buy_back(p, spec)
     b = spec.backstop
     limit = floor_sqrt_price_limit(hyb_pool, p.hyb, b.floor_price_usd)
     p.backstop = admin.deploy(C.Backstop, admin, p.hyb, p.usdc, hyb_pool.pool, p.reserve, evm.to_units(b.max_sale_hyb_per_day, 18), limit)
@@ -225,6 +228,21 @@ def deploy_protocol(admin, spec: ProtocolSpec | None = None, roles: dict[str, li
     return p
 
 
+def configure_buy_back(p: Protocol, spec: ProtocolSpec) -> None:
+    """The ReserveFund's buy-back on the HUSD/USDC pool: its trigger as the pool's sqrt price, its hourly budget in
+    USDC units, and (to burn what it buys) HUSD's BURNER_ROLE. A zero budget configures nothing."""
+    r = spec.reserve
+    if r.buy_budget_usd_per_hour <= 0:
+        return
+    tx = {"sender": p.admin}
+    info = p.pools["HUSD/USDC"]
+    trigger = evm.sqrt_x96_from_sim(math.sqrt(r.buy_trigger_price), info.token0.address == p.husd.address)
+    burn = r.buy_then == "burn"
+    p.reserve.configureBuyBack(p.husd, p.usdc, info.pool, trigger, p.units("USDC", r.buy_budget_usd_per_hour), burn, **tx)
+    if burn:
+        p.husd.grantRole(p.husd.BURNER_ROLE(), p.reserve, **tx)
+
+
 def _caps_wad(spec: ProtocolSpec) -> list[int]:
     m = spec.minter
     return [evm.usd_wad(v) for v in (m.mint_cap_usd_per_block, m.mint_cap_usd_per_hour,
@@ -251,7 +269,7 @@ def read_back(p: Protocol) -> dict:
                    "redeem_cap_usd_per_hour": wad(p.minter.maxRedeemPerHour())},
         "psm": {"fee_in_bps": int(p.psm.feeInBps()), "fee_out_bps": int(p.psm.feeOutBps()), "ceiling_usd": wad(p.psm.ceiling())},
         "staking": {"cooldown_s": int(p.shusd.cooldownDuration()), "vesting_period_s": int(p.shusd.vestingPeriod())},
-        "reserve": {"max_payout_usd_per_day": evm.from_units(int(p.reserve.maxPayoutPerDay(p.usdc)), p.decimals("USDC"))},
+        "reserve": _read_back_reserve(p),
         "guardian": {"min_backing_ratio_bps": int(p.guardian.minBackingRatioBps())},
         "hedge": {"max_drift_bps": int(p.ledger.maxDriftBps()), "drift_buffer_usd": wad(p.ledger.driftBufferUsd()),
                   "max_report_age_s": int(p.ledger.maxReportAge())},
@@ -259,6 +277,16 @@ def read_back(p: Protocol) -> dict:
         "backstop": {"max_sale_hyb_per_day": wad(p.backstop.maxHybPerDay())},
         "pools": {n: {"fee_pips": int(i.fee)} for n, i in p.pools.items()},
     }
+
+
+def _read_back_reserve(p: Protocol) -> dict:
+    usdc = lambda v: evm.from_units(int(v), p.decimals("USDC"))  # noqa: E731
+    out = {"max_payout_usd_per_day": usdc(p.reserve.maxPayoutPerDay(p.usdc)),
+           "buy_budget_usd_per_hour": usdc(p.reserve.maxBuyBackPerHour())}
+    if out["buy_budget_usd_per_hour"] > 0:  # configured: its trigger and what it does with what it buys
+        s = evm.sim_sqrt_from_x96(int(p.reserve.buyBackTriggerX96()), bool(p.reserve.husdIsToken0()))
+        out.update(buy_trigger_price=s * s, buy_then="burn" if p.reserve.burnBoughtBack() else "hold")
+    return out
 
 
 def spec_mismatches(p: Protocol) -> list[str]:
@@ -269,6 +297,10 @@ def spec_mismatches(p: Protocol) -> list[str]:
             exp = want[block][name]
             if isinstance(got, dict):  # pools: name -> {"fee_pips": ...}
                 got, exp = got["fee_pips"], exp["fee_pips"]
+            if isinstance(got, str) or isinstance(exp, str):
+                if got != exp:
+                    out.append(f"{block}.{name}: chain {got!r} vs spec {exp!r}")
+                continue
             if abs(float(got) - float(exp)) > 1e-12 * abs(float(exp)) + 1e-6:
                 out.append(f"{block}.{name}: chain {got!r} vs spec {exp!r}")
     return out

@@ -17,11 +17,12 @@ from sim.chain.actor import Actor, ReplayError
 from sim.chain.artifacts import Contracts
 from sim.chain.deploy import deploy_protocol, load_deployment, set_fees_and_caps, write_deployment
 from sim.chain.network import WHALE_HOLDINGS
-from sim.chain.spec import ProtocolSpec
+from sim.chain.spec import UNBOUNDED_USD, ProtocolSpec
 from sim.chain.steps import ReplayChain
 
 STEPPER_ROLES = (("minter", "MINTER_ROLE"), ("minter", "REDEEMER_ROLE"), ("minter", "TREASURER_ROLE"), ("ledger", "OPERATOR_ROLE"),
-                 ("reserve", "FUNDING_PAYER_ROLE"), ("backstop", "KEEPER_ROLE"), ("guardian", "GUARDIAN_ROLE"))
+                 ("reserve", "FUNDING_PAYER_ROLE"), ("reserve", "BUYBACK_ROLE"), ("backstop", "KEEPER_ROLE"),
+                 ("guardian", "GUARDIAN_ROLE"))
 
 
 def genesis(sc, row0, deployment_file: Path, node=None, base: dict | None = None) -> ReplayChain:
@@ -52,6 +53,9 @@ def genesis(sc, row0, deployment_file: Path, node=None, base: dict | None = None
             S.approve(tok, spender, **tx)
     S.approve(p.hyb, p.router, **tx)
     p.minter.setDestination(S, True, **tx)  # the stepper is also the treasury desk: custody moves out to it
+    if spec.reserve.buy_budget_usd_per_hour > 0:  # the replay settles each buy-back's HUSD leg (ReplayStepper.buyBackSettled)
+        p.husd.grantRole(p.husd.MINTER_ROLE(), S, **tx)
+        p.reserve.setPayoutLimit(p.husd, evm.to_units(UNBOUNDED_USD, 18), **tx)  # held HUSD the settlement pays back
     p.backstop.setReserveFund(p.minter, **tx)  # the model puts the backstop's proceeds in the buffer: on chain, custody
     p.hyb.transfer(S, int(p.hyb.balanceOf(admin)), **tx)  # HYB inventory for the model's HYB sales
     actor = Actor(admin, S, node, C.error_selectors())

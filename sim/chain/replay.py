@@ -35,7 +35,7 @@ NEEDED_COLUMNS = {
     "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
     "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
     "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd",
-    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused", "cap_multiplier", "reserve_added_usd"}
+    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused", "cap_multiplier", "reserve_added_usd", "reserve_husd"}
 # recorded columns a re-simulation must reproduce before it stands in for the run directory
 _CHECKED = ("supply", "backing_usd", "reserve_fund_usd", "peg_price", "psm_usdc", "minted_husd", "burned_husd")
 
@@ -127,9 +127,6 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
         ProtocolSpec.from_scenario(sc)
     except SpecError as err:
         raise ReplayError(f"{run_dir / 'scenario.json'}: {err}") from None
-    if sc.protocol.reserve.buy.enabled:
-        raise ReplayError(f"{run_dir / 'scenario.json'}: protocol.reserve.buy: the reserve's HUSD purchases have no "
-                          "contract to replay them on (the ReserveFund has no buy-back): replay the scenario without it")
     per_trade = None
     if trades:
         from sim.chain.trades import pool_trades
@@ -202,6 +199,7 @@ def _replay_connected(sc, d, node, progress, base, per_trade, deployment_file: P
                "reverts": sum(1 for r in rc.reverts if r["step"] == k)}
         rec.update(rc.swap_amounts(receipt if k > 0 else None))
         rec.update(rc.trade_outcomes(receipt, trades))
+        rec.update(rc.buy_backs(receipt if k > 0 else None, trades))
         rec["backstop_usdc_chain"] = rc.backstop_raised(receipt) if k > 0 else 0.0
         rec["backstop_usdc_model"] = float(row.cum_backstop_in) - float(rows[k - 1].cum_backstop_in) if k > 0 else 0.0
         got, sim = rc.read(ts // 3600), compare.sim_fields(row)
@@ -226,6 +224,7 @@ def _replay_connected(sc, d, node, progress, base, per_trade, deployment_file: P
         "divergence": compare.divergence(frame),
         "pool_maths": compare.pool_maths_divergence(frame),
         "backstop": compare.backstop_divergence(frame),
+        "buy_backs": compare.buy_back_divergence(frame),
         "trades": compare.trades_summary(frame) if per_trade is not None else {"replayed": False},
         "rounding": compare.rounding_check(frame),
         "reverts": rc.reverts,
@@ -237,7 +236,8 @@ def _replay_connected(sc, d, node, progress, base, per_trade, deployment_file: P
         "notes": [
             "custody balances are synced to the model's sleeves by treasury transfers (moveCollateral out, inventory in), netted per step",
             "replayed per step: guardian mint pause (admin unpause), oracle rounds, hedge reports, PSM swaps, Minter "
-            "mint/redeem, staker rewards into sHUSD, reserve deposits/payouts, pool depth, the model's trades one by one from its trade tape (HUSD pool: "
+            "mint/redeem, staker rewards into sHUSD, reserve deposits/payouts, the reserve's buy-backs through "
+            "ReserveFund.buyBack (its budget, trigger, burn or hold), pool depth, the model's trades one by one from its trade tape (HUSD pool: "
             "retail, institutions, loopers, liquidations, arbitrage legs, treasury companies; HYB pool: the backstop "
             "through Backstop.recapitalize, treasury companies), each ending at the model's post-trade price, then a "
             "closing swap on each pool to the model's price (rounding)",

@@ -32,6 +32,13 @@ CHOICES = {
     "model made; it would allow a burst inside one day that the model spreads over hours)",
     "staking.vesting_period_s": "rewards are distributed every distribution_interval_hours; each batch vests over "
     "that interval, so it has vested when the next one arrives",
+    "reserve.buy_budget_usd_per_hour": "the model's reserve spends at most budget_usd_per_hour x step_hours a step; "
+    "the ReserveFund counts per clock hour. Steps of an hour or less: equal (an hour's steps share it). A longer "
+    "step's buying is one chain block (its trades keep their order), so the chain's hourly budget is the model's x "
+    "step_hours: it never refuses a purchase the model made",
+    "reserve.buy (venue)": "the reserve buys on chain only on the reference pool; a scenario whose reserve buys on "
+    "another venue (an order book, another pool) deploys no buy-back, and its spending leaves the ReserveFund as a "
+    "payout, as any off-chain use of its USDC",
     "psm.ceiling_usd": "a disabled PSM is a PSM with a zero ceiling",
     "psm.fee_in_bps = fee_out_bps": "the model has one PSM fee, charged both ways",
     "unbounded": "limits the model does not have (HYB cap and emission, the backstop's HYB per day, the hedge "
@@ -93,6 +100,11 @@ class HedgeSpec:
 @dataclass(frozen=True)
 class ReserveSpec:
     max_payout_usd_per_day: float = 1_000_000  # funding/deficit payouts in USDC
+    # buy-backs on the HUSD/USDC pool (`ReserveFund.buyBack`): below this price, this much USDC an hour, then
+    # "burn" or "hold"; a zero budget deploys none
+    buy_trigger_price: float = 0.995
+    buy_budget_usd_per_hour: float = 0.0
+    buy_then: str = "burn"
 
 
 @dataclass(frozen=True)
@@ -196,7 +208,7 @@ class ProtocolSpec:
                         ceiling_usd=p.psm.ceiling_usd if p.psm.enabled else 0.0),
             staking=StakingSpec(vesting_period_s=int(round(p.revenue.distribution_interval_hours * 3600))),
             hedge=HedgeSpec(max_drift_bps=10_000, drift_buffer_usd=UNBOUNDED_USD),
-            reserve=ReserveSpec(max_payout_usd_per_day=p.reserve.max_draw_usd_per_hour * 24),
+            reserve=_reserve_spec(sc),
             hyb=HybSpec(price_usd=pool.hyb_price_start, cap_hyb=UNBOUNDED_HYB, emission_hyb_per_day=UNBOUNDED_HYB,
                         genesis_hyb=UNBOUNDED_HYB / 100),
             backstop=BackstopSpec(max_sale_hyb_per_day=UNBOUNDED_HYB, floor_price_usd=float(hyb_sqrt_low) ** 2),
@@ -256,9 +268,15 @@ class ProtocolSpec:
         for name, v in (("minter.mint_cap_usd_per_block", m.mint_cap_usd_per_block), ("minter.mint_cap_usd_per_hour", m.mint_cap_usd_per_hour),
                         ("minter.redeem_cap_usd_per_block", m.redeem_cap_usd_per_block),
                         ("minter.redeem_cap_usd_per_hour", m.redeem_cap_usd_per_hour), ("psm.ceiling_usd", s.ceiling_usd),
-                        ("reserve.max_payout_usd_per_day", self.reserve.max_payout_usd_per_day)):
+                        ("reserve.max_payout_usd_per_day", self.reserve.max_payout_usd_per_day),
+                        ("reserve.buy_budget_usd_per_hour", self.reserve.buy_budget_usd_per_hour)):
             if not 0 <= v <= UNBOUNDED_USD:
                 raise SpecError(f"{name}: {v!r} must be in [0, {UNBOUNDED_USD:g}]")
+        r = self.reserve
+        if r.buy_then not in ("burn", "hold"):
+            raise SpecError(f"reserve.buy_then: {r.buy_then!r} must be 'burn' or 'hold'")
+        if not 0.5 < r.buy_trigger_price < 1.0:
+            raise SpecError(f"reserve.buy_trigger_price: {r.buy_trigger_price!r} must be in (0.5, 1) (below par)")
         missing = set(self.hedge.markets.values()) - set(self.tokens)
         if missing or set(self.feeds) != set(self.tokens):
             raise SpecError(f"tokens/feeds/hedge.markets: every token needs a feed and every hedged token a collateral "
@@ -297,6 +315,16 @@ def _replace(current, fields: Any, where: str, kind: type):
         return dataclasses.replace(current, **fields) if current is not None else kind(**fields)
     except TypeError as err:
         raise SpecError(f"{where}: {err}") from None
+
+
+def _reserve_spec(sc) -> ReserveSpec:
+    r = sc.protocol.reserve
+    buy = r.buy
+    on_chain = buy.enabled and (buy.venue or sc.pool.name) == sc.pool.name  # the reference pool is the one on chain
+    return ReserveSpec(max_payout_usd_per_day=r.max_draw_usd_per_hour * 24,
+                       buy_trigger_price=float(buy.trigger_price),
+                       buy_budget_usd_per_hour=buy.budget_usd_per_hour * max(float(sc.step_hours), 1.0) if on_chain else 0.0,
+                       buy_then=buy.then)
 
 
 def _whole_bps(v: float, where: str, hi: int) -> int:

@@ -8,9 +8,13 @@ model's pool positions. `run_step(prev, row, trades, ts)` queues and sends a ste
    `Minter.mint`/`redeem`. A step longer than an hour sends the Minter's flow a chain hour at a time (one
    block each), as the per-hour cap counts it;
 4. the backstop's HYB sale through `Backstop.recapitalize`, then the HYB pool to the model's HYB price;
-5. custody synced to the model's sleeves, staker rewards through `Minter.distributeRewards` (within the
-   realised surplus, so after the sync), the reserve moved by the model's delta;
-6. pool depth, the model's pool trades one by one, then one closing swap to the model's price.
+5. custody synced to the model's sleeves, the reserve moved by the model's delta (plus what its buy-backs
+   will spend);
+6. pool depth, the model's pool trades one by one (the reserve's through `ReserveFund.buyBack`: the model's
+   USDC within the chain's budget and trigger, the HUSD leg then settled to the model's, and after them the
+   reserve's USDC: the chain's tick-snapped curve prices the same trade slightly differently; reported),
+   staker rewards through `Minter.distributeRewards` (within the realised surplus, so after the custody sync
+   and the buy-backs' burns), then one closing swap to the model's price.
 `read(hour)` reads every compared figure back in one eth_call. No figure is hidden: a call the chain
 refuses is recorded by the actor, never raised.
 """
@@ -25,6 +29,7 @@ from sim.chain.trades import label
 from sim.model.tape import HYB_POOL
 
 DUST_USD = 1e-6  # model deltas below this are float noise, not actions
+BUY_BACK_SLIPPAGE = 0.01  # room in the reserve for a buy-back the chain's pool prices a little higher than the model's
 ROUNDING_CLAMP_WAD = 10**14  # an amount is trimmed to fit the chain only when the excess is rounding: $1e-4 a call ...
 USDC_FEED_EVERY_HOURS = 12  # within the USDC feed's heartbeat
 
@@ -127,11 +132,17 @@ class ReplayChain:
         else:
             self.hyb_trades([t for t in trades if t.venue == HYB_POOL])  # the backstop's USDC lands in custody
         self.move_hyb_pool(float(row.hyb_sqrt_price))
+        on_pool = [t for t in trades or () if t.venue == self.venue]
         self.sync_custody(row)
-        self.staker_rewards(prev, row, fl["rewards_husd"])
-        self.reserve_flow(prev, row)
+        buy_backs = [t for t, _u in sendable(on_pool) if t.who == "reserve"]
+        # the reserve holds the model's balance plus what it spends on buy-backs (with their slippage room) ...
+        self.reserve_flow(prev, row, buy_backs_usd=sum(t.used for t in buy_backs) * (1 + BUY_BACK_SLIPPAGE))
         self.set_depth(float(row.pool_depth))
-        self.pool_trades([t for t in trades or () if t.venue == self.venue])
+        self.pool_trades(on_pool)
+        if buy_backs:  # ... and after them the model's balance: the chain's pool priced the same HUSD a little differently
+            self.add("reserve USDC (after buy-backs)", self.stepper, "syncReserve", self.p.usdc, self.p.reserve,
+                     evm.to_units(float(row.reserve_fund_usd), 6))
+        self.staker_rewards(prev, row, fl["rewards_husd"])  # within the surplus the step's buy-back burns raised
         self.move_pool(float(row.pool_sqrt_price))
         return self.flush()
 
@@ -275,9 +286,11 @@ class ReplayChain:
         if to_reserve > DUST_USD:
             self.add("custody USDC (after rewards)", self.stepper, "syncCustody", P.usdc, P.minter, buffer)
 
-    def reserve_flow(self, prev, row):
+    def reserve_flow(self, prev, row, buy_backs_usd: float = 0.0):
+        """The reserve moved by the model's delta, less what it spends on this step's buy-backs on the pool
+        (those go through `ReserveFund.buyBack` with the pool trades, after this)."""
         P = self.p
-        d = float(row.reserve_fund_usd) - float(prev.reserve_fund_usd)
+        d = float(row.reserve_fund_usd) - float(prev.reserve_fund_usd) + buy_backs_usd
         if d > DUST_USD and evm.to_units(d, 6):
             self.add("reserve deposit", P.reserve, "deposit", P.usdc, evm.to_units(d, 6))
         elif d < -DUST_USD and evm.to_units(-d, 6):
@@ -324,7 +337,11 @@ class ReplayChain:
         for t, units in sendable(trades):
             zero_for_one = t.sell == self.husd0  # HUSD in: token0 -> token1 when HUSD is token0
             lim = evm.sqrt_x96_from_sim(t.sqrt_after, self.husd0)
-            self.add(f"pool trade {label(t)}", self.stepper, "swapExactIn", self.pool, zero_for_one, units, lim)
+            if t.who == "reserve":  # the reserve's own purchase: its USDC, budget and trigger, burned or held
+                self.add("reserve buyBack", self.stepper, "buyBackSettled", self.p.reserve, self.p.husd, units, lim,
+                         evm.to_units(t.out, 18), self.p.spec.reserve.buy_then == "burn")
+            else:
+                self.add(f"pool trade {label(t)}", self.stepper, "swapExactIn", self.pool, zero_for_one, units, lim)
 
     def move_pool(self, sqrt_target: float):
         self.add("pool swap to sim price", self.stepper, "swapToPrice", self.pool, evm.sqrt_x96_from_sim(sqrt_target, self.husd0))
@@ -357,7 +374,8 @@ class ReplayChain:
 
         failed = self.actor.failed_indices(receipt)
         idx = [i for i, (a, _t, _d) in enumerate(self.actor.last_calls) if a.startswith("pool trade ")]
-        ok = [tu for i, tu in zip(idx, sendable([t for t in trades if t.venue == self.venue])) if i not in failed]
+        mine = [t for t in trades if t.venue == self.venue and t.who != "reserve"]  # the stepper's swaps (Traded events)
+        ok = [tu for i, tu in zip(idx, sendable(mine)) if i not in failed]
         evs = [ev for ev in receipt.decode_logs(self.stepper.Traded) if ev.pool.lower() == self.pool.address.lower()]
         maths, model = 0.0, 0.0
         for (t, units), ev in zip(ok, evs):
@@ -375,6 +393,18 @@ class ReplayChain:
         out.update(trades=len(evs), hyb_trades=hyb, trade_out_max_rel=model, trade_maths_max_rel=maths)
         return out
 
+    def buy_backs(self, receipt, trades: list | None) -> dict:
+        """The reserve's buy-backs this step: USDC spent and HUSD bought on chain (BoughtBack events) and in the
+        model (its tape). Both through the same pool from the same price, so they differ only by rounding and
+        where a purchase crossed a range bound the chain snaps to a tick."""
+        mine = [t for t, _u in sendable([t for t in trades or () if t.venue == self.venue and t.who == "reserve"])]
+        evs = receipt.decode_logs(self.p.reserve.BoughtBack) if receipt is not None and mine else []
+        return {"buy_backs": len(evs),
+                "buy_back_usdc_chain": sum(evm.from_units(int(e.usdcSpent), 6) for e in evs),
+                "buy_back_usdc_model": sum(t.used for t in mine),
+                "buy_back_husd_chain": sum(evm.from_units(int(e.husdBought), 18) for e in evs),
+                "buy_back_husd_model": sum(t.out for t in mine)}
+
     def backstop_raised(self, receipt) -> float:
         """USDC the backstop's sale raised on chain this step (its Recapitalized event)."""
         if receipt is None:
@@ -389,12 +419,12 @@ class ReplayChain:
         """Every compared chain figure in one eth_call (a reverting read, e.g. a stale oracle, is NaN)."""
         P = self.p
         names = ("supply", "pool", "hyb_pool", "reserve_fund", "backing", "psm_usdc", "psm_debt", "mint_cap_used",
-                 "redeem_cap_used", "mint_paused")
+                 "redeem_cap_used", "mint_paused", "reserve_husd")
         words = self.actor.read_words([
             (P.husd, "totalSupply", ()), (self.pool, "slot0", ()), (self.hyb_info.pool, "slot0", ()),
             (P.usdc, "balanceOf", (P.reserve,)), (P.ledger, "totalBacking", ()), (P.usdc, "balanceOf", (P.psm,)),
             (P.psm, "debt", ()), (P.minter, "mintedInHour", (hour,)), (P.minter, "redeemedInHour", (hour,)),
-            (P.minter, "mintPaused", ())])
+            (P.minter, "mintPaused", ()), (P.husd, "balanceOf", (P.reserve,))])
         w = dict(zip(names, words))
         self.psm_state = (w["psm_usdc"], w["psm_debt"])
         self.chain_paused = bool(w["mint_paused"])
@@ -412,6 +442,7 @@ class ReplayChain:
             "mint_cap_used": f18("mint_cap_used"),
             "redeem_cap_used": f18("redeem_cap_used"),
             "mint_paused": float(bool(w["mint_paused"])),
+            "reserve_husd": f18("reserve_husd"),
         }
 
     @property
