@@ -163,6 +163,13 @@ abstract contract Fixture is Base {
         router.addLiquidity(hybPool, lo, hi, 4e18, lp);
         vm.stopPrank();
         backstop = new Backstop(gov, hyb, tokens[0], hybPool, address(reserve), 5_000_000e18, _sqrtPriceX96(hybPool, address(hyb), 0.1e18, 18, 6));
+
+        // the reserve's buy-back on HUSD/USDC below $0.995, $500k an hour, burning what it buys (operator runs it)
+        vm.startPrank(gov);
+        reserve.configureBuyBack(husd, tokens[0], husdPool, _sqrtPriceX96(husdPool, address(husd), 0.995e18, 18, 6), 500_000e6, true);
+        husd.grantRole(husd.BURNER_ROLE(), address(reserve));
+        reserve.grantRole(reserve.BUYBACK_ROLE(), operator);
+        vm.stopPrank();
     }
 
     /// sqrtPriceX96 of the pool when one whole `base` token (dBase decimals) is worth `priceWad` USDC (dQuote decimals).
