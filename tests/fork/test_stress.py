@@ -374,3 +374,48 @@ def test_sandwich_on_shusd_reward_vesting_earns_nothing(simulate, replay_on_fork
     assert g["cooling"] <= cap and g["attacker_husd"] <= cap, g
     assert g["vested_while_held"] <= g["reward"] // 100  # a sandwich is seconds, not hours
     assert g["honest"] == pytest.approx(g["stake"] + g["reward"] - (g["cooling"] - g["stake"]), rel=1e-9)
+
+
+RESERVE_BUYS = """name: reserve-buys-into-a-dump
+description: retail dumps 30 % of its HUSD with no redemption access (no PSM, redemption cap 0); the reserve
+  buys HUSD below 0.995 on the pool, {budget} USD an hour, and {then}s it
+horizon_hours: 40
+runs: 1
+seed: 21
+market:
+  stochastic: {{p_calm_to_stress_per_hour: 0.0, calm: {{btc_jump_rate_per_year: 0.0}}}}
+events:
+  - {{type: bank_run, hour: 6, duration_hours: 12, share_of_holdings: 0.3, classes: [retail]}}
+agents: {{arbitrageurs: {{patient_capital_usd: 0}}}}
+protocol:
+  caps: {{redeem_cap_usd_per_hour: 0}}
+  psm: {{enabled: false}}
+  reserve: {{initial_usd: 100000000, buy: {{enabled: true, trigger_price: 0.995, budget_usd_per_hour: {budget}, then: {then}}}}}
+"""
+
+
+@pytest.mark.parametrize("then", ["burn", "hold"])
+def test_reserve_buy_backs_go_through_the_reserve_fund_and_agree_to_rounding(simulate, replay_on_fork, tmp_path_factory, then):
+    """The model's reserve buys HUSD below its trigger within its hourly budget: on chain each purchase is a
+    ReserveFund.buyBack (its USDC, its budget, never past the trigger), burned or held. Supply, the reserve's
+    USDC and the HUSD it holds agree with the model to rounding; the chain's pool, a tick-snapped copy of the
+    model's curve, prices each purchase within 0.1 % of the model's (the settled gap, reported)."""
+    path = tmp_path_factory.mktemp("scen") / f"reserve-buys-{then}.yaml"
+    path.write_text(RESERVE_BUYS.format(budget=3_000_000, then=then))
+    run_dir = simulate(str(path))
+    traj = read_frame(run_dir / "trajectories.parquet")
+
+    res, _ = replay_on_fork(run_dir)
+    s, f = res.summary, res.frame
+    assert_rounding_only(res)
+    assert s["reverts"] == []
+    bb = s["buy_backs"]
+    assert bb["count"] > 5 and bb["usdc_model"] > 10e6
+    assert bb["usdc_model"] == pytest.approx(float(traj["reserve_buy_usd"].iloc[-1]), rel=1e-9)
+    assert bb["usdc_max_rel"] < 1e-3 and bb["husd_max_rel"] < 1e-3
+    # within the hourly budget on chain, step by step (each step is one hour here)
+    assert f["buy_back_usdc_chain"].max() <= 3_000_000 * (1 + 1e-9)
+    if then == "hold":
+        assert f["chain_reserve_husd"].iloc[-1] > 10e6
+    else:
+        assert f["chain_reserve_husd"].max() == 0.0

@@ -112,3 +112,27 @@ def test_to_dict__json_round_trip__gives_the_same_spec(cap, fee, ceiling, step):
     spec = ProtocolSpec.from_scenario(sc)
     back = ProtocolSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert back == spec
+
+
+@pytest.mark.parametrize("step_hours, then, venue, budget", [
+    (1.0, "burn", None, 3e6), (0.25, "hold", None, 3e6), (2.0, "burn", None, 6e6), (1.0, "burn", "cex", 0.0)])
+def test_from_scenario__reserve_buy__budget_trigger_and_what_it_does_with_it(step_hours, then, venue, budget):
+    """The per-hour budget is the model's, x step_hours for longer steps (one chain block carries the step's
+    buying); a reserve that buys on an off-chain venue deploys no buy-back (budget 0)."""
+    data = _sc().model_dump(mode="python")
+    data["step_hours"] = step_hours
+    data["protocol"]["reserve"]["buy"] = {"enabled": True, "trigger_price": 0.993, "budget_usd_per_hour": 3e6,
+                                          "then": then, "venue": venue}
+    if venue:
+        data["venues"] = [{"kind": "order_book", "name": venue, "bid_depth_usd": [[20, 1e6], [100, 3e6]]}]
+    spec = ProtocolSpec.from_scenario(_sc().model_validate(data))
+    r = spec.reserve
+    assert (r.buy_budget_usd_per_hour, r.buy_trigger_price, r.buy_then) == (budget, 0.993, then)
+    assert "reserve.buy_budget_usd_per_hour" in CHOICES and "reserve.buy (venue)" in CHOICES
+
+
+def test_reserve_buy__a_trigger_at_or_above_par__names_the_field():
+    with pytest.raises(SpecError, match="reserve.buy_trigger_price"):
+        ProtocolSpec.defaults().with_overrides({"reserve": {"buy_trigger_price": 1.0}})
+    with pytest.raises(SpecError, match="reserve.buy_then"):
+        ProtocolSpec.defaults().with_overrides({"reserve": {"buy_then": "sell"}})
