@@ -410,12 +410,12 @@ def test_reserve_buy_backs_go_through_the_reserve_fund_and_agree_to_rounding(sim
     assert_rounding_only(res)
     assert s["reverts"] == []
     bb = s["buy_backs"]
-    assert bb["count"] > 5 and bb["usdc_model"] > 10e6
+    assert bb["count"] >= 3 and bb["usdc_model"] > 5e6
     assert bb["usdc_model"] == pytest.approx(float(traj["reserve_buy_usd"].iloc[-1]), rel=1e-9)
     assert bb["usdc_max_rel"] < 1e-3 and bb["husd_max_rel"] < 1e-3
     # within the hourly budget on chain, step by step (each step is one hour here)
     assert f["buy_back_usdc_chain"].max() <= 3_000_000 * (1 + 1e-9)
     if then == "hold":
-        assert f["chain_reserve_husd"].iloc[-1] > 10e6
+        assert f["chain_reserve_husd"].iloc[-1] > 5e6
     else:
         assert f["chain_reserve_husd"].max() == 0.0
