@@ -197,17 +197,18 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_stress_events(args) -> int:
-    from sim.config import ScenarioError
+    from sim.atomic import OutputDir
     from sim.experiments import stress_events as se
 
-    if args.runs is not None and args.runs < 1:
-        raise ScenarioError("--runs", [f"must be >= 1 (got {args.runs})"])
+    check_runs_and_seed(args)
     names = args.events.split(",") if args.events else None
-    result = se.run_experiment(args.runs, args.seed, names, progress=_progress_wanted())
     tags = [f"r{args.runs}" if args.runs is not None else "", f"s{args.seed}" if args.seed is not None else "",
             "_".join(names or ())]
     out = Path(args.out) if args.out else _default_out("stress-events", *tags)
-    se.write(result, out)
+    with OutputDir(out, markers=se.MARKERS) as od:
+        result = se.run_experiment(args.runs, args.seed, names, progress=_progress_wanted())
+        se.write_into(result, od.stage())
+        od.commit()
     print(f"stress-events: {len(result['events'])} events, {result['wall_seconds']:.1f} s "
           f"(bands fixed in scenarios/events before any run)")
     for m in result["events"]:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.metrics import PER_RUN_METRICS, PER_VENUE_METRICS, MetricsAccumulator
-from sim.results import atomic_write, command_line, dump_json, git_commit, package_versions
+from sim.results import dump_json, provenance
 from sim.runner import SCENARIO_DIR
 
 EVENTS_DIR = SCENARIO_DIR / "events"
@@ -202,7 +202,7 @@ def run_experiment(runs: int | None = None, seed: int | None = None, names: list
         "experiment": "stress-events", "events": meta, "rows": rows,
         "within": sum(r["within_tolerance"] for r in rows),
         "not_modelled": sum(r["metric"] == NOT_MODELLED for r in rows),
-        "versions": package_versions(), "git_commit": git_commit(), "command": command_line(),
+        **provenance(),
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(time.time() - started, 2),
     }
@@ -261,8 +261,10 @@ median over the runs, with its 5-95 % range.</p>
 <code>{e(result['command'])}</code>, versions <code>{e(json.dumps(result['versions']))}</code></p></body></html>"""
 
 
-def write(result: dict, out: Path) -> None:
-    """report.html, then stress_events.json last (its presence says the directory is complete)."""
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "report.html", render(result))
-    atomic_write(out / "stress_events.json", dump_json(result))
+MARKERS = ("stress_events.json",)  # what shows an existing directory is this experiment's
+
+
+def write_into(result: dict, stage: Path) -> None:
+    """report.html and stress_events.json into a staging directory (`sim.atomic`: committed whole)."""
+    (stage / "report.html").write_text(render(result))
+    (stage / "stress_events.json").write_text(dump_json(result))
