@@ -57,11 +57,13 @@ def _clean_env(tmp: Path, path: list[str]) -> dict:
 
 
 def _checkout_copy(dest: Path) -> None:
-    skip = {".venv", "venv", "node_modules", "out", "build", "dist", ".cache", ".hypothesis", ".ape", ".solcx", ".deps", ".build"}
+    skip = {"venv", "node_modules", "out", "build", "dist", ".cache", ".hypothesis", ".ape", ".solcx", ".deps", ".build",
+            ".forge"}
 
-    def keep(info: tarfile.TarInfo):
+    def keep(info: tarfile.TarInfo):  # build outputs and tool folders stay out; so does every venv (.venv, .venv-slither)
         parts = Path(info.name).parts
-        if len(parts) > 1 and parts[1] in skip or "__pycache__" in parts or info.name.endswith(".egg-info"):
+        top = parts[1] if len(parts) > 1 else ""
+        if top in skip or top.startswith(".venv") or "__pycache__" in parts or info.name.endswith(".egg-info"):
             return None
         return info
 
