@@ -66,19 +66,48 @@ class Regime(Strict):
     """Share of the pool's liquidity LPs keep in this regime (stress: they pull liquidity)."""
 
 
-class FundingProcess(Strict):
-    """Perp funding as an Ornstein-Uhlenbeck process tied to price moves.
+Rate8h = Annotated[float, Field(ge=-0.01, le=0.01, allow_inf_nan=False)]
+"""A funding rate or premium per 8 h: venues cap funding well inside +-1 %/8h."""
 
-    d f = kappa (mean_regime - f) dt + vol dW + price_beta * (log return), per hour.
-    A negative log return with a positive beta drives funding down: crashes turn funding negative.
+
+class HotFunding(Strict):
+    """A second funding regime (crowded longs: the premium high and noisy), with its own Markov chain.
+    `p_enter_per_hour` 0 (the default) never enters it."""
+
+    p_enter_per_hour: Frac = 0.0
+    p_exit_per_hour: Frac = 0.01
+    level_offset_8h: Rate8h = 0.0
+    """Added to the market regime's funding level while hot."""
+    vol_8h_per_sqrt_day: Annotated[float, Field(ge=0, le=0.01, allow_inf_nan=False)] = 0.0
+
+
+class FundingProcess(Strict):
+    """Perp funding: a latent premium (an OU tied to price moves) printed through the venue's clamp.
+
+    d y = kappa (level - y) dt + vol dW + price_beta * (log return), per hour; level = the market
+    regime's `funding_mean_8h_*` (+ the hot regime's offset while hot). A negative log return with a
+    positive beta drives funding down: crashes turn funding negative. The venue prints y below
+    `interest_8h` as is, `interest_8h` for y within `clamp_width_8h` above it, y - width beyond
+    (Binance: interest 0.01 %/8h, clamp +-0.05 % -> width 0.1 %). Width 0 and no hot regime is a plain
+    OU. Equations and why: `sim/markets/funding.py`.
     """
 
-    mean_reversion_per_day: NonNegFloat = 0.5
-    vol_8h_per_sqrt_day: NonNegFloat = 0.00006
-    price_beta_8h: NonNegFloat = 0.004
+    mean_reversion_per_day: Annotated[float, Field(ge=0, le=24, allow_inf_nan=False)] = 0.5
+    vol_8h_per_sqrt_day: Annotated[float, Field(ge=0, le=0.01, allow_inf_nan=False)] = 0.00006
+    price_beta_8h: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.004
     """Funding change (per 8 h) per unit log return of the underlying in the same hour."""
-    floor_8h: Finite = -0.0075
-    cap_8h: Finite = 0.0075
+    floor_8h: Rate8h = -0.0075
+    cap_8h: Rate8h = 0.0075
+    interest_8h: Rate8h = 0.0001
+    clamp_width_8h: Annotated[float, Field(ge=0, le=0.01, allow_inf_nan=False)] = 0.0
+    """Width of the venue's dead zone above the interest rate (0: no clamp)."""
+    hot: HotFunding = HotFunding()
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.floor_8h >= self.cap_8h:
+            raise ValueError("floor_8h must be below cap_8h")
+        return self
 
 
 class TbillProcess(Strict):
