@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import FundingProcess, Regime, StochasticMarket, TbillProcess
+from sim.markets.historical import FUNDING_LAG_DAYS, load_series
 
 DAYS_PER_YEAR = 365.0  # the generator's year is 8760 h
 JUMP_THRESHOLD_SD = 3.0
@@ -301,11 +302,9 @@ def fit_vasicek(y: np.ndarray, periods_per_year: float = 252.0) -> dict:
 # ---------------------------------------------------------------------------------------------
 # The whole calibration
 # ---------------------------------------------------------------------------------------------
-FUNDING_LAG_DAYS = 1
-
-
 def aligned_funding(f: pd.Series) -> pd.Series:
-    """Funding re-labelled to the day whose BTC return it reacts to (see FUNDING_LAG_DAYS)."""
+    """Funding re-labelled to the day its prints cover, whose BTC return it reacts to
+    (`sim.markets.historical.FUNDING_LAG_DAYS`)."""
     out = f.copy()
     out.index = out.index - pd.Timedelta(days=FUNDING_LAG_DAYS)
     return out
@@ -337,8 +336,6 @@ def calibrate(start: dt.date | str | None = None, end: dt.date | str | None = No
     `series` may replace the shipped series (keys btc_usd, funding_rate_8h_btc, xau_usd, tbill_yield_pct),
     e.g. with synthetic data in tests.
     """
-    from sim.markets.historical import load_series
-
     names = ("btc_usd", "funding_rate_8h_btc", "xau_usd", "tbill_yield_pct")
     src = {n: (series[n] if series and n in series else load_series(n)) for n in names}
     btc = _window(src["btc_usd"], start, end).dropna()
