@@ -509,7 +509,8 @@ def market_yaml(cal: Calibration, command: str | None = None, filename: str = "m
     """
     import yaml
 
-    s = cal.report["sample"]
+    s = json.loads(json.dumps(cal.report["sample"], default=float))
+    s.get("funding_rate_8h_btc", {}).get("process", {}).pop("moments", None)  # in calibration.json, too long here
     head = [
         "# Calibrated stochastic market (tripod calibrate). Fitted to the shipped series in sim/data/:",
         f"#   BTC daily closes {s['btc_usd']['from']}..{s['btc_usd']['to']} ({s['btc_usd']['days']} days),",

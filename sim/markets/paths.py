@@ -5,13 +5,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import BankRun, OracleDeviation, OracleStale, Scenario, ScriptedPath, TbillFreeze, VenueFailure
+from sim.config import (BankRun, OracleDeviation, OracleStale, Scenario, ScriptedPath, TbillFreeze, VenueFailure,
+                        VenueOutage)
 from sim.markets import generator, historical
+from sim.model.parts import claims
 
 PER_RUN = ("btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "pool_depth",
            "stress", "flow_noise")
-PER_STEP = ("venue_failure_share", "venue_recovery_rate", "oracle_stale", "oracle_deviation_bps", "tbill_frozen",
-            "run_rate_institutional", "run_rate_retail")
+PER_STEP = ("venue_failure_share", "venue_claim_rate", "venue_claim_settle_share", "venue_down_btc", "venue_down_xau",
+            "oracle_stale", "oracle_deviation_bps", "tbill_frozen", "run_rate_institutional", "run_rate_retail")
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,17 @@ def build_market(sc: Scenario, runs: np.ndarray | int, seed: int | None = None) 
     per_run["pool_depth"] = np.clip(per_run["pool_depth"], 1e-3, 1.0)
 
     ps = {k: np.zeros(steps + 1) for k in PER_STEP}
+    failures = []
     for ev in sc.events:
         if isinstance(ev, VenueFailure):
             # the failure lands on the first step whose interval ((t-1)dt, t dt] contains the hour
             t = min(steps, max(1, int(np.ceil(ev.hour / dt_h))))
             ps["venue_failure_share"][t] = 1 - (1 - ps["venue_failure_share"][t]) * (1 - ev.share_of_hedge)
-            ps["venue_recovery_rate"][t] = ev.recovery_rate
+            failures.append({"hour": ev.hour, "rate": ev.recovery_rate, "final_rate": ev.final_recovery_rate,
+                             "delay_hours": ev.recovery_delay_hours, "payout_hours": ev.recovery_payout_hours})
+        elif isinstance(ev, VenueOutage):
+            for a in ev.assets:
+                ps[f"venue_down_{a}"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
         elif isinstance(ev, OracleStale):
             ps["oracle_stale"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
         elif isinstance(ev, OracleDeviation):
@@ -92,4 +99,7 @@ def build_market(sc: Scenario, runs: np.ndarray | int, seed: int | None = None) 
             for cls in ev.classes:
                 key = f"run_rate_{cls}"
                 ps[key][w] = 1 - (1 - ps[key][w]) * (1 - q)
+    # the failed venues' margin becomes a claim: its mark and payout schedule (sim.model.parts.claims)
+    sched = claims.schedule(steps, dt_h, failures)
+    ps["venue_claim_rate"], ps["venue_claim_settle_share"] = sched["rate"], sched["settle_share"]
     return MarketPaths(runs=run_ids, step_hours=dt_h, per_run=per_run, per_step=ps)

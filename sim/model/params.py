@@ -38,6 +38,11 @@ def make_params(sc: Scenario) -> dict:
         "margin_sweep": p.hedge.margin_sweep_ratio,
         "rehedge_step": min(1.0, p.hedge.rehedge_per_hour * dt),
         "premium_per_funding": p.hedge.premium_per_funding_8h,
+        "margin_waterfall": tuple(p.hedge.margin_waterfall),
+        "transfer_latency_hours": p.hedge.transfer_latency_hours,
+        "liquidation_fill_step": min(1.0, p.hedge.liquidation_fill_per_hour * dt),
+        "max_substep_move": p.hedge.max_move_per_substep_bps / 1e4,
+        "max_substeps": p.hedge.max_substeps,
         "tbill_instant_limit_day": p.tbill.instant_redemption_limit_usd_per_day,
         "tbill_settlement_hours": p.tbill.settlement_hours,
         # fees, caps (per step)

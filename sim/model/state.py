@@ -9,6 +9,10 @@ import numpy as np
 
 from sim.config import Scenario
 from sim.model.params import make_params
+from sim.model.parts import claims
+from sim.model.parts.common import HEDGED
+from sim.model.parts.hedge import CLAIMS
+from sim.model.parts.rebalance import margin_ratio
 
 # Cumulative dollar flows: backing + reserve fund changes by exactly these (the value ledger).
 LEDGER_VARS = ("cum_collateral_in", "cum_collateral_out", "cum_yield", "cum_funding", "cum_basis", "cum_hedge_pnl",
@@ -68,6 +72,15 @@ def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
     }
     s.update({k: 0.0 for k in LEDGER_VARS})
     s.update({"inst_exited_husd": 0.0, "deposits_usd": 0.0, "carry_paid_mark_usd": 0.0})
+    # margin operations: transfers in flight, venue outages, claims on failed venues, revenue accounts
+    for a in HEDGED:
+        s.update({f"{a}_to_venue_usd": 0.0, f"{a}_to_venue_due_hour": 0.0, f"{a}_from_venue_usd": 0.0,
+                  f"{a}_from_venue_due_hour": 0.0, f"venue_down_{a}": 0.0})
+    s.update(claims.genesis(CLAIMS))
+    ratio = float(margin_ratio(s))
+    s.update({"margin_topup_usd": 0.0, "margin_ratio": ratio, "margin_ratio_low": ratio if ratio > 0 else np.inf,
+              "cum_unhedged_pnl": 0.0, "staker_carry_account_usd": 0.0, "reserve_lent_usd": 0.0,
+              "reserve_repaid_usd": 0.0})
     # treasury companies: holdings bought at the start prices; their HUSD comes out of the float
     for i, c in enumerate(ag.treasury_companies):
         hyb0 = sc.pool.hyb_price_start
@@ -94,7 +107,9 @@ TRAJECTORY_COLUMNS = (
     "tbill_units", "tbill_nav", "tbill_pending_usd", "btc_units", "btc_short_units", "btc_margin_usd", "xau_units",
     "xau_short_units", "xau_margin_usd", "buffer_usd", "psm_usdc",
     "minted_husd", "burned_husd", "redeemed_usd", "reserve_drawn_usd", "cum_backstop_in", "cum_funding", "cum_costs",
-    "cum_venue_loss", "hedge_liquidations",
+    "cum_venue_loss", "hedge_liquidations", "margin_ratio", "margin_topup_usd", "btc_to_venue_usd", "btc_from_venue_usd",
+    "xau_to_venue_usd", "xau_from_venue_usd", "venue_claim_face_usd", "venue_claim_mark_usd", "venue_claim_recovered_usd",
+    "venue_down_btc", "venue_down_xau",
     "inst_husd", "retail_husd", "vault_husd", "float_husd", "looper_debt_usd", "looper_ltv", "borrow_apr",
     "looper_liquidated_usd", "loss_institutional", "loss_retail", "loss_loopers", "hours_below",
     "inst_exited_husd", "deposits_usd",

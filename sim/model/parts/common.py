@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+HEDGED = ("btc", "xau")  # the crypto sleeves: spot in custody, hedged with a short perp at a venue
+
 
 def safe_div(a, b, default=0.0):
     ok = np.abs(b) > 1e-12
@@ -14,10 +16,21 @@ def crypto_value(s: dict, asset: str):
     return s[f"{asset}_units"] * s[f"{asset}_usd"] + s[f"{asset}_margin_usd"]
 
 
+def in_transit(s: dict, asset: str):
+    """Margin moving between custody and the asset's venue: at neither, still backing."""
+    return s[f"{asset}_to_venue_usd"] + s[f"{asset}_from_venue_usd"]
+
+
+def sleeve_value(s: dict, asset: str):
+    """A crypto sleeve's value: spot, margin at the venue and margin in transit."""
+    return crypto_value(s, asset) + in_transit(s, asset)
+
+
 def backing(s: dict):
-    """Backing = T-bill sleeve (incl. T+1 in transit) + crypto sleeves with hedge equity + buffer + PSM USDC."""
-    return (s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"] + crypto_value(s, "btc") + crypto_value(s, "xau")
-            + s["buffer_usd"] + s["psm_usdc"])
+    """Backing = T-bill sleeve (incl. T+1 in transit) + crypto sleeves with hedge equity and margin in
+    transit + buffer + PSM USDC + claims on failed venues at their marked recovery."""
+    return (s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"] + sleeve_value(s, "btc") + sleeve_value(s, "xau")
+            + s["buffer_usd"] + s["psm_usdc"] + s["venue_claim_mark_usd"])
 
 
 def holder_husd(s: dict):
@@ -36,10 +49,14 @@ def tbill_instant_available(p: dict, s: dict):
     return np.where(s["tbill_frozen"] > 0, 0.0, np.minimum(room, s["tbill_units"] * s["tbill_nav"]))
 
 
+def _unwindable(s: dict):
+    """Value of the crypto sleeves whose venue is up (a sleeve cannot be unwound while its venue is down)."""
+    return sum(np.where(s[f"venue_down_{a}"] > 0, 0.0, crypto_value(s, a)) for a in HEDGED)
+
+
 def unwind_available(p: dict, s: dict):
     """Cash the crypto sleeves can raise this step (sell spot, close shorts); needs a working oracle."""
-    gross = np.minimum(np.maximum(p["unwind_cap_step"] - s["unwind_used_usd"], 0.0),
-                       np.maximum(crypto_value(s, "btc") + crypto_value(s, "xau"), 0.0))
+    gross = np.minimum(np.maximum(p["unwind_cap_step"] - s["unwind_used_usd"], 0.0), np.maximum(_unwindable(s), 0.0))
     return np.where(s["oracle_ok"] > 0, gross * (1 - p["unwind_cost"]), 0.0)
 
 
@@ -57,13 +74,38 @@ def pay_out(p: dict, s: dict, amount) -> None:
     s["tbill_units"] = s["tbill_units"] - safe_div(from_tbill, s["tbill_nav"])
     s["tbill_instant_used_usd"] = s["tbill_instant_used_usd"] + from_tbill
     rest = np.maximum(rest - from_tbill, 0.0)
-    # Unwind both crypto sleeves pro rata, keeping each hedged: spot, short and margin shrink together.
+    # Unwind the crypto sleeves whose venue is up pro rata, keeping each hedged: spot, short and margin
+    # shrink together.
     gross = rest / (1 - p["unwind_cost"])
-    total = crypto_value(s, "btc") + crypto_value(s, "xau")
-    frac = np.clip(safe_div(gross, total), 0.0, 1.0)
-    for a in ("btc", "xau"):
+    frac = np.clip(safe_div(gross, _unwindable(s)), 0.0, 1.0)
+    for a in HEDGED:
+        f = np.where(s[f"venue_down_{a}"] > 0, 0.0, frac)
         for k in (f"{a}_units", f"{a}_short_units", f"{a}_margin_usd"):
-            s[k] = s[k] * (1 - frac)
+            s[k] = s[k] * (1 - f)
     s["unwind_used_usd"] = s["unwind_used_usd"] + gross
     s["cum_costs"] = s["cum_costs"] + gross - rest
     s["cum_collateral_out"] = s["cum_collateral_out"] + amount
+
+
+def raise_cash(p: dict, s: dict, amount):
+    """Take up to `amount` USD from the margin waterfall's sources in order (buffer, instant T-bill
+    redemption within its daily limit, reserve fund within its per-step draw limit); returns what was
+    raised. Mutates s. A reserve draw is a loan to the backing (`reserve_lent_usd`), repaid from later surplus."""
+    rest = np.maximum(amount, 0.0)
+    got = 0.0
+    for src in p["margin_waterfall"]:
+        if src == "buffer":
+            take = np.minimum(rest, np.maximum(s["buffer_usd"], 0.0))
+            s["buffer_usd"] = s["buffer_usd"] - take
+        elif src == "tbill":
+            take = np.minimum(rest, tbill_instant_available(p, s))
+            s["tbill_units"] = s["tbill_units"] - safe_div(take, s["tbill_nav"])
+            s["tbill_instant_used_usd"] = s["tbill_instant_used_usd"] + take
+        else:
+            take = np.minimum(rest, np.minimum(np.maximum(s["reserve_fund_usd"], 0.0), p["reserve_draw_step"]))
+            s["reserve_fund_usd"] = s["reserve_fund_usd"] - take
+            s["reserve_drawn_usd"] = s["reserve_drawn_usd"] + take
+            s["reserve_lent_usd"] = s["reserve_lent_usd"] + take
+        got = got + take
+        rest = rest - take
+    return got

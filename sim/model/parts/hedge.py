@@ -1,28 +1,55 @@
-"""Accrual of one step: T-bill NAV, the delta-neutral crypto sleeves (spot + short perp), funding and
-basis, margin liquidation on a spike, venue failure, and T+1 settlement of T-bill redemptions."""
+"""Accrual of one step: T-bill NAV, transfers landing, the delta-neutral crypto sleeves (spot + short
+perp) marked in fine steps through a shock with funding and basis, the venue's partial liquidation
+of a short under maintenance, venue failure (its margin becomes a claim), claim payouts, and T+1
+settlement of T-bill redemptions."""
 from __future__ import annotations
 
 import numpy as np
 
-from sim.model.parts.common import safe_div
+from sim.model.parts import claims
+from sim.model.parts.common import HEDGED, safe_div
 
 HOURS_PER_YEAR = 8760.0
+CLAIMS = "venue_claim"  # the claims ledger of failed perp venues
+
+
+def substeps(p: dict, x: dict):
+    """Sub-steps this step is marked in, per run: enough that no sub-step moves a hedged price by more
+    than `max_substep_move` (log), at most `max_substeps`; 1 in a quiet hour."""
+    move = 0.0
+    for a in HEDGED:
+        move = np.maximum(move, np.abs(np.log(safe_div(x[f"{a}_usd"], x[f"{a}_usd_prev"], 1.0))))
+    return np.clip(np.ceil(move / p["max_substep_move"]), 1.0, p["max_substeps"])
+
+
+def liquidate(p: dict, short, margin, notional, fill_share):
+    """The venue's liquidation engine at one (sub-)step: a short whose margin is under maintenance is
+    closed far enough to bring margin back to maintenance after the penalty, at most `fill_share` of
+    it (partial fills); a position with no equity left is taken over whole (the venue absorbs
+    negative equity: the protocol's loss is capped at its margin). Returns (short, margin, breached)."""
+    mm, pen = p["maintenance_margin"], p["liquidation_penalty"]
+    breach = (short > 0) & (margin < mm * notional)
+    # close x of the short: margin - pen x N >= mm N (1 - x)  <=>  x >= (mm N - margin) / (N (mm - pen))
+    need = np.clip(safe_div(mm * notional - margin, notional * (mm - pen), 1.0), 0.0, 1.0) if mm > pen else 1.0
+    x = np.where(breach, np.where(margin <= 0, 1.0, np.minimum(need, fill_share)), 0.0)
+    margin_after = np.where(breach, np.maximum(margin - pen * x * notional, 0.0), margin)
+    return short * (1 - x), margin_after, breach
 
 
 def p_accrue(p: dict, s: dict, x: dict) -> dict:
     """Spec: T-bill NAV accrues the yield; each crypto sleeve holds spot and an equal short perp whose
     PnL, funding (shorts receive positive funding) and basis settle into cash margin at the venue.
-    Margin below maintenance gets the short liquidated with a penalty (the sleeve is then unhedged
-    until rebalancing re-hedges). A venue failure loses its share of the margin, less recoveries.
+    A step with a large price move is marked in sub-steps; at each, margin below maintenance has the
+    venue liquidate the short partially, with a penalty (the sleeve is then partly unhedged until
+    rebalancing re-hedges). Transfers in flight land when due (to a venue only while it is up). A
+    venue failure closes its share of the hedge and turns that share of margin into a claim, marked at
+    the expected recovery and paid out on the event's schedule.
     """
     # Parameters
     dt = p["dt_hours"]
     k_prem = p["premium_per_funding"]
     # State Variables
-    o = {k: s[k] for k in ("tbill_nav", "tbill_units", "tbill_pending_usd", "buffer_usd", "cum_yield", "cum_funding",
-                           "cum_basis", "cum_hedge_pnl", "cum_spot_pnl", "cum_costs", "cum_venue_loss",
-                           "hedge_liquidations", "btc_units", "btc_short_units", "btc_margin_usd",
-                           "xau_units", "xau_short_units", "xau_margin_usd")}
+    o = {k: s[k] for k in ACCRUE_VARS}
     hour = x["hour"]
     # T-bill sleeve: NAV accrues the yield (floored at zero: the fund does not charge for negative bills).
     nav = o["tbill_nav"] * (1 + np.maximum(x["tbill_yield"], 0.0) * dt / HOURS_PER_YEAR)
@@ -33,37 +60,76 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     o["buffer_usd"] = o["buffer_usd"] + np.where(due, o["tbill_pending_usd"], 0.0)
     o["tbill_pending_usd"] = np.where(due, 0.0, o["tbill_pending_usd"])
 
-    fail, recovery = x["venue_failure_share"], x["venue_recovery_rate"]
+    # transfers in flight land when due: top-ups at a venue that is up, sweeps in custody
+    for a in HEDGED:
+        down = x[f"venue_down_{a}"]
+        o[f"venue_down_{a}"] = down
+        lands = (o[f"{a}_to_venue_usd"] > 0) & (hour >= s[f"{a}_to_venue_due_hour"]) & (down == 0)
+        o[f"{a}_margin_usd"] = o[f"{a}_margin_usd"] + np.where(lands, o[f"{a}_to_venue_usd"], 0.0)
+        o[f"{a}_to_venue_usd"] = np.where(lands, 0.0, o[f"{a}_to_venue_usd"])
+        back = (o[f"{a}_from_venue_usd"] > 0) & (hour >= s[f"{a}_from_venue_due_hour"])
+        o["buffer_usd"] = o["buffer_usd"] + np.where(back, o[f"{a}_from_venue_usd"], 0.0)
+        o[f"{a}_from_venue_usd"] = np.where(back, 0.0, o[f"{a}_from_venue_usd"])
+
+    # mark the hedge in n sub-steps (geometric in price, linear in funding); the last ends exactly at
+    # the step's values. A run with fewer sub-steps than the batch's most adds exact zeros after its last.
+    n = substeps(p, x)
+    fill_share = p["liquidation_fill_step"] / n
+    low = np.inf
     liquidated = 0.0
-    for a in ("btc", "xau"):
+    for a in HEDGED:
         P0, P = x[f"{a}_usd_prev"], x[f"{a}_usd"]
         f0, f = x[f"funding_rate_8h_{a}_prev"], x[f"funding_rate_8h_{a}"]
+        lr = np.log(safe_div(P, P0, 1.0))
         units, short, margin = o[f"{a}_units"], o[f"{a}_short_units"], o[f"{a}_margin_usd"]
-        spot_pnl = units * (P - P0)
-        price_pnl = -short * (P - P0)
-        # the perp trades at a premium to spot that moves with funding: its change is the basis PnL
-        basis = -short * (P * k_prem * f - P0 * k_prem * f0)
-        funding = short * P * f * dt / 8.0
-        margin = margin + price_pnl + basis + funding
-        # venue failure: positions there are closed out, the margin there is lost but for recoveries
-        recovered = fail * np.maximum(margin, 0.0) * recovery
-        lost = fail * margin - recovered
-        margin = margin * (1 - fail)
-        short = short * (1 - fail)
-        o["buffer_usd"] = o["buffer_usd"] + recovered
-        # liquidation on a spike: margin under maintenance closes the short; a penalty is charged and the
-        # venue absorbs any negative equity (the protocol's loss is capped at its margin)
-        notional = short * P
-        liq = (short > 0) & (margin < p["maintenance_margin"] * notional)
-        margin_after = np.where(liq, np.maximum(margin - p["liquidation_penalty"] * notional, 0.0), margin)
-        o["cum_costs"] = o["cum_costs"] + (margin - margin_after)
-        liquidated = liquidated + liq
-        o[f"{a}_margin_usd"] = margin_after
-        o[f"{a}_short_units"] = np.where(liq, 0.0, short)
-        o["cum_spot_pnl"] = o["cum_spot_pnl"] + spot_pnl
-        o["cum_hedge_pnl"] = o["cum_hedge_pnl"] + price_pnl
-        o["cum_basis"] = o["cum_basis"] + basis
-        o["cum_funding"] = o["cum_funding"] + funding
-        o["cum_venue_loss"] = o["cum_venue_loss"] + lost
+        hit = False
+        for i in range(int(np.max(n))):
+            lo, hi = np.minimum(i, n) / n, np.minimum(i + 1, n) / n
+            Pa, Pb = (np.where(w >= 1, P, P0 * np.exp(lr * w)) for w in (lo, hi))
+            fa, fb = (np.where(w >= 1, f, f0 + (f - f0) * w) for w in (lo, hi))
+            spot_pnl = units * (Pb - Pa)
+            price_pnl = -short * (Pb - Pa)
+            # the perp trades at a premium to spot that moves with funding: its change is the basis PnL
+            basis = -short * (Pb * k_prem * fb - Pa * k_prem * fa)
+            funding = np.where(i < n, short * Pb * fb * dt / 8.0 / n, 0.0)
+            margin = margin + price_pnl + basis + funding
+            notional = short * Pb
+            open_ = (short > 0) & (i < n)
+            low = np.minimum(low, np.where(open_, safe_div(margin, notional, np.inf), np.inf))
+            short_after, margin_after, breach = liquidate(p, short, margin, notional, fill_share)
+            breach = breach & (i < n)
+            o["cum_costs"] = o["cum_costs"] + np.where(breach, margin - margin_after, 0.0)
+            short, margin = np.where(breach, short_after, short), np.where(breach, margin_after, margin)
+            hit = hit | breach
+            o["cum_spot_pnl"] = o["cum_spot_pnl"] + spot_pnl
+            o["cum_hedge_pnl"] = o["cum_hedge_pnl"] + price_pnl
+            o["cum_unhedged_pnl"] = o["cum_unhedged_pnl"] + spot_pnl + price_pnl
+            o["cum_basis"] = o["cum_basis"] + basis
+            o["cum_funding"] = o["cum_funding"] + funding
+        liquidated = liquidated + hit
+        o[f"{a}_short_units"], o[f"{a}_margin_usd"] = short, margin
     o["hedge_liquidations"] = o["hedge_liquidations"] + liquidated
+    o["margin_ratio_low"] = low
+
+    # venue failure: positions there are closed, the margin there becomes a claim marked at the expected
+    # recovery (negative equity there is walked away from: a gain); then the claims are re-marked and paid
+    fail = x["venue_failure_share"]
+    face, walked = 0.0, 0.0
+    for a in HEDGED:
+        m = o[f"{a}_margin_usd"]
+        face = face + fail * np.maximum(m, 0.0)
+        walked = walked + fail * np.minimum(m, 0.0)
+        o[f"{a}_margin_usd"] = m * (1 - fail)
+        o[f"{a}_short_units"] = o[f"{a}_short_units"] * (1 - fail)
+    loss = claims.open_claim(o, CLAIMS, face, x["venue_claim_rate"])  # face 0 off a failure step: a re-mark at most
+    o["cum_venue_loss"] = o["cum_venue_loss"] + loss + walked
+    o["buffer_usd"] = o["buffer_usd"] + claims.settle(o, CLAIMS, x["venue_claim_settle_share"])
     return o
+
+
+ACCRUE_VARS = ("tbill_nav", "tbill_units", "tbill_pending_usd", "buffer_usd", "cum_yield", "cum_funding", "cum_basis",
+               "cum_hedge_pnl", "cum_spot_pnl", "cum_unhedged_pnl", "cum_costs", "cum_venue_loss", "hedge_liquidations",
+               "margin_ratio_low", "venue_down_btc", "venue_down_xau",
+               *(f"{a}_{k}" for a in HEDGED for k in ("units", "short_units", "margin_usd", "to_venue_usd",
+                                                        "from_venue_usd")),
+               *(f"{CLAIMS}_{k}" for k in claims.FIELDS))
