@@ -22,19 +22,16 @@ import numpy as np
 
 import sim
 from sim.engines import run_engine
-from sim.markets import build_market
 from sim.metrics import METRIC_SERIES
-from sim.model.params import make_params
-from sim.model.state import genesis_state
+from sim.model import Model
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def timed_engine(sc, engine, runs, record=None):
     t0 = time.perf_counter()
-    paths = build_market(sc, runs, sc.seed)
-    p = make_params(sc)
-    g = genesis_state(sc, paths.inputs(0, 0))
+    m = Model.build(sc, runs, sc.seed)
+    paths, p, g = m.paths, m.params, m.genesis
     traj = run_engine(engine, p, g, paths, record=record)
     return time.perf_counter() - t0, traj
 

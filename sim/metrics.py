@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.parts.common import backing
+from sim.model.state import dat_count
+from sim.types import HOURS_PER_YEAR
 
-HOURS_PER_YEAR = 8760.0
 INSOLVENCY_TOLERANCE = 1e-4  # a backing shortfall under 1 bp of supply is rounding, not insolvency
 LOSS_CLASSES = ("reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers", "treasury_companies")
 # One number per run: the columns of a sweep's results.parquet.
@@ -40,7 +41,7 @@ class MetricsAccumulator:
         if self.t_last is None:  # genesis
             R = price.shape[0]
             self.start = {k: np.array(s[k], dtype=float) for k in ("reserve_fund_usd", "hyb_price", "share_price", "supply")}
-            self.start_equity = [dat_equity(s, i) for i in range(_dat_count(s))]
+            self.start_equity = [dat_equity(s, i) for i in range(dat_count(s))]
             self.min_price = price.copy()
             self.steps_below = np.zeros(R)
             self.in_episode = np.zeros(R, dtype=bool)
@@ -116,10 +117,6 @@ class MetricsAccumulator:
         assert tuple(out) == PER_RUN_METRICS, "keep PER_RUN_METRICS in step with per_run()"
         out.update({f"loss_dat{i}_usd": v for i, v in enumerate(company_loss)})
         return {k: np.asarray(v, dtype=float) * np.ones_like(self.min_price) for k, v in out.items()}
-
-
-def _dat_count(s: dict) -> int:
-    return sum(1 for k in s if k.startswith("dat") and k.endswith("_mnav"))
 
 
 def dat_equity(s: dict, i: int):

@@ -9,10 +9,9 @@ from pydantic import ValidationError
 
 from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.engines import ENGINES, run_engine
-from sim.markets import build_market
 from sim.metrics import METRIC_SERIES, compute_metrics
-from sim.model.params import make_params
-from sim.model.state import genesis_state, trajectory_columns
+from sim.model import Model
+from sim.model.state import trajectory_columns
 from sim.results import Result, command_line, git_commit, package_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,10 +40,8 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
 
     from sim.metrics import MetricsAccumulator, accumulate_recorded
 
-    run_ids = np.asarray(run_ids)
-    paths = build_market(sc, run_ids, sc.seed)
-    params = make_params(sc)
-    genesis = genesis_state(sc, paths.inputs(0, 0))
+    m = Model.build(sc, np.asarray(run_ids))
+    params, genesis, paths = m.params, m.genesis, m.paths
     if engine == "batch":
         from sim.engines.batch import run_batch
 
@@ -78,9 +75,8 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     if engine not in ENGINES:
         raise ScenarioError("--engine", [f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}"])
     started = time.time()
-    paths = build_market(sc, sc.runs, sc.seed)
-    params = make_params(sc)
-    genesis = genesis_state(sc, paths.inputs(0, 0))
+    m = Model.build(sc)
+    params, genesis, paths = m.params, m.genesis, m.paths
     recorded = {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": METRIC_SERIES}
     if record not in recorded:
         raise ValueError(f"record must be one of {sorted(recorded)}")

@@ -16,3 +16,7 @@ NonNegBps = Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)]
 PosPrice = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+HOURS_PER_DAY = 24.0
+HOURS_PER_YEAR = 8760.0
+"""The year rates are annualised over (365 days of hours): APRs, vols, yields."""

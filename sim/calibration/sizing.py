@@ -72,18 +72,14 @@ def with_weights(sc: Scenario, tbill: float, btc: float, xau: float, buffer: flo
 def reserve_flows(sc: Scenario, runs: int, seed: int, chunk: int = 500) -> np.ndarray:
     """C_t = reserve balance - start, shape (steps + 1, runs), with a reserve that never runs out."""
     from sim.engines import run_engine
-    from sim.markets import build_market
-    from sim.model.params import make_params
-    from sim.model.state import genesis_state
+    from sim.model import Model
 
     big = with_reserve(sc, BIG_RESERVE_USD)
-    params = make_params(big)
     out = np.empty((big.steps + 1, runs))
     for lo in range(0, runs, chunk):
         ids = np.arange(lo, min(runs, lo + chunk))
-        paths = build_market(big, ids, seed)
-        genesis = genesis_state(big, paths.inputs(0, 0))
-        traj = run_engine("batch", params, genesis, paths, record=("reserve_fund_usd",))
+        m = Model.build(big, ids, seed)
+        traj = run_engine("batch", m.params, m.genesis, m.paths, record=("reserve_fund_usd",))
         out[:, ids] = traj.data["reserve_fund_usd"] - BIG_RESERVE_USD
     return out
 

@@ -53,7 +53,7 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
     from sim.engines import run_engine
     from sim.markets import historical
     from sim.markets.paths import PER_STEP, MarketPaths
-    from sim.model.params import make_params
+    from sim.model import Model
     from sim.model.state import genesis_state
 
     starts = window_starts(days, stride_days, start, end)
@@ -61,7 +61,6 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         raise ValueError(f"no {days}-day window fits the data between {start} and {end}")
     seed = sc.seed if seed is None else seed
     first = _hist_scenario(sc, starts[0], days)
-    params = make_params(first)
     steps = first.steps
     rows = []
     ref = None
@@ -81,10 +80,11 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         per_step = {k: np.zeros(steps + 1) for k in PER_STEP}
         paths = MarketPaths(runs=np.arange(lo, lo + len(batch)), step_hours=first.step_hours, per_run=per_run,
                             per_step=per_step)
+        m = Model.build(first, paths=paths)
         # one genesis per column: the stakers' expected APR at hour 0 reads each window's own funding and yield
-        per_col = [genesis_state(first, paths.inputs(0, j)) for j in range(len(batch))]
+        per_col = [genesis_state(first, paths.inputs(0, j), m.params) for j in range(len(batch))]
         genesis = {k: np.array([g[k] for g in per_col]) for k in per_col[0]}
-        traj = run_engine("batch", params, genesis, paths, record=RECORD)
+        traj = run_engine("batch", m.params, genesis, m.paths, record=RECORD)
         d = traj.data
         r0 = d["reserve_fund_usd"][0]
         res_min = d["reserve_fund_usd"].min(axis=0)

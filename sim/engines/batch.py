@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engines.common import Trajectory
-from sim.model.psubs import enabled_blocks
+from sim.model.psubs import check_writes, enabled_blocks
 
 
 def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record: tuple[str, ...] | None = None,
-              observer=None) -> Trajectory:
+              observer=None, tape=None) -> Trajectory:
     """Advance all runs of `paths` together.
 
     record: variables whose full (T + 1, R) series is kept (None = all, () = none, for streaming).
     observer: an object with `update(state, t)`, called after genesis and after every step (e.g. a
     MetricsAccumulator), so figures can be computed without holding the trajectory.
+    tape: a `sim.model.tape.Tape` the model records its trades on (carried in the step inputs).
     """
     R, T = len(paths.runs), paths.steps
     cols = slice(None)  # every run: basic slicing gives views, no copies
@@ -26,15 +27,21 @@ def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record
         data[k][0] = state[k]
     if observer is not None:
         observer.update(state, 0)
-    blocks = [b["policy"] for b in enabled_blocks()]
+    blocks = enabled_blocks()
+    policies = [b["policy"] for b in blocks]
     steps = range(1, T + 1)
     if progress:
         from tqdm import tqdm
         steps = tqdm(steps, desc="simulating", unit="step", leave=False)
     for t in steps:
         x = paths.inputs(t, cols)
-        for policy in blocks:
-            for k, v in policy(params, state, x).items():
+        if tape is not None:
+            x["tape"], tape.step = tape, t
+        for i, policy in enumerate(policies):
+            signal = policy(params, state, x)
+            if t == 1:  # once: each policy writes exactly the variables its block owns
+                check_writes(blocks[i], params, signal)
+            for k, v in signal.items():
                 if type(v) is not np.ndarray or v.shape != (R,) or v.dtype != np.float64:
                     v = np.broadcast_to(np.asarray(v, dtype=float), (R,))
                 state[k] = v

@@ -12,7 +12,7 @@ import io
 import numpy as np
 
 from sim.engines.common import Trajectory
-from sim.model.psubs import enabled_blocks
+from sim.model.psubs import block_variables, check_writes, enabled_blocks
 
 
 def _scalar(v):
@@ -26,7 +26,10 @@ def _policy(block, paths):
         col = int(state["run"]) - 1  # cadCAD numbers runs from 1
         t = int(state["step"]) + (1 if is_market else 0)
         x = paths.inputs(t, col)
-        return fn(params["model"], state, x)
+        signal = fn(params["model"], state, x)
+        if t == 1 and col == 0:  # once: each policy writes exactly the variables its block owns
+            check_writes(block, params["model"], signal)
+        return signal
 
     return policy
 
@@ -45,12 +48,8 @@ def run_cadcad(params: dict, genesis: dict, paths, progress: bool = False) -> Tr
 
     R, T = len(paths.runs), paths.steps
     blocks = enabled_blocks()
-    # which variables each block owns: ask its policy once on the genesis state
-    psubs = []
-    for b in blocks:
-        owned = b["policy"](params, dict(genesis), paths.inputs(1 if b["label"] == "market" else 0, 0)).keys()
-        psubs.append({"label": b["label"], "policies": {b["label"]: _policy(b, paths)},
-                      "variables": {k: update_from_signal(k) for k in owned}})
+    psubs = [{"label": b["label"], "policies": {b["label"]: _policy(b, paths)},
+              "variables": {k: update_from_signal(k) for k in block_variables(b, params)}} for b in blocks]
     exp = Experiment()
     exp.append_model(initial_state={k: float(v) for k, v in genesis.items()}, partial_state_update_blocks=psubs,
                      sim_configs=config_sim({"N": R, "T": range(T), "M": {"model": [params]}}))

@@ -12,8 +12,7 @@ import numpy as np
 from sim.arrays import transpose
 from sim.config import StochasticMarket
 from sim.markets.funding import latent_paths, latent_start
-
-HOURS_PER_YEAR = 8760.0
+from sim.types import HOURS_PER_YEAR
 
 
 # New kinds go at the end: run k's earlier kinds then keep their numbers.

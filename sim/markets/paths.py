@@ -21,7 +21,9 @@ class MarketPaths:
     """Per-run arrays of shape (steps + 1, R) and per-step event arrays of shape (steps + 1,).
 
     `runs` holds the run ids (0-based) whose columns these are; `inputs(t, col)` gives the values a
-    policy sees at timestep t for column(s) `col` (an int for cadCAD, an index array for batches).
+    policy sees at timestep t for column(s) `col` (an int for cadCAD, an index array for batches):
+    the market, the events, the previous step's prices and funding, the step's end `hour` and its
+    length `dt_hours`.
     """
 
     runs: np.ndarray
@@ -41,6 +43,7 @@ class MarketPaths:
         x["funding_rate_8h_btc_prev"] = self.per_run["funding_rate_8h_btc"][max(t - 1, 0), col]
         x["funding_rate_8h_xau_prev"] = self.per_run["funding_rate_8h_xau"][max(t - 1, 0), col]
         x["hour"] = t * self.step_hours
+        x["dt_hours"] = self.step_hours
         return x
 
 

@@ -1,7 +1,8 @@
 """Flatten a Scenario into the params dict the policies read.
 
-Policies take plain numbers (bps and per-hour figures already turned into fractions and per-step
-amounts) so the maths reads like the spec; the flattening lives here, once.
+Policies take plain numbers (bps already turned into fractions; rates and caps per hour, which a
+policy turns into per-step amounts with the step's length `x["dt_hours"]`, so a run can take finer
+steps through a shock) so the maths reads like the spec; the flattening lives here, once.
 """
 from __future__ import annotations
 
@@ -20,10 +21,8 @@ def hyb_liquidity(pool_usd: float, price: float, width: float = 20.0) -> tuple[f
 
 def make_params(sc: Scenario) -> dict:
     p, a, pool = sc.protocol, sc.agents, sc.pool
-    dt = sc.step_hours
     hyb_L, hyb_sa, hyb_sb = hyb_liquidity(pool.hyb_pool_usd, pool.hyb_price_start)
     return {
-        "dt_hours": dt,
         "depeg_threshold": sc.depeg_threshold,
         # pool
         "curve": amm.Curve.from_usd([(r.price_lower, r.price_upper, r.usd) for r in pool.ranges], 1.0),
@@ -36,25 +35,25 @@ def make_params(sc: Scenario) -> dict:
         "maintenance_margin": p.hedge.maintenance_margin_ratio,
         "liquidation_penalty": p.hedge.liquidation_penalty_bps / 1e4,
         "margin_sweep": p.hedge.margin_sweep_ratio,
-        "rehedge_step": min(1.0, p.hedge.rehedge_per_hour * dt),
+        "rehedge_per_hour": p.hedge.rehedge_per_hour,
         "premium_per_funding": p.hedge.premium_per_funding_8h,
         "margin_waterfall": tuple(p.hedge.margin_waterfall),
         "transfer_latency_hours": p.hedge.transfer_latency_hours,
-        "liquidation_fill_step": min(1.0, p.hedge.liquidation_fill_per_hour * dt),
+        "liquidation_fill_per_hour": p.hedge.liquidation_fill_per_hour,
         "max_substep_move": p.hedge.max_move_per_substep_bps / 1e4,
         "max_substeps": p.hedge.max_substeps,
         "tbill_instant_limit_day": p.tbill.instant_redemption_limit_usd_per_day,
         "tbill_settlement_hours": p.tbill.settlement_hours,
-        # fees, caps (per step)
+        # fees, caps (per hour: a step of dt hours gets dt x the hourly cap)
         "mint_fee": p.fees.mint_fee_bps / 1e4,
         "redeem_fee": p.fees.redeem_fee_bps / 1e4,
-        "redeem_cap_step": p.caps.redeem_cap_usd_per_hour * dt,
-        "mint_cap_step": p.caps.mint_cap_usd_per_hour * dt,
+        "redeem_cap_per_hour": p.caps.redeem_cap_usd_per_hour,
+        "mint_cap_per_hour": p.caps.mint_cap_usd_per_hour,
         # revenue, reserve, backstop, PSM, breakers
         "staker_share": p.revenue.staker_share,
         "distribution_interval": p.revenue.distribution_interval_hours,
         "distribute_carry_only": p.revenue.distribute == "carry",
-        "reserve_draw_step": p.reserve.max_draw_usd_per_hour * dt,
+        "reserve_draw_per_hour": p.reserve.max_draw_usd_per_hour,
         "backstop_enabled": p.backstop.enabled,
         "backstop_sale_day": p.backstop.max_sale_usd_per_day,
         "backstop_trigger": p.backstop.trigger_deficit_bps / 1e4,
@@ -63,26 +62,26 @@ def make_params(sc: Scenario) -> dict:
         "psm_ceiling": p.psm.ceiling_usd,
         "pause_on_stale": p.circuit_breaker.pause_mint_on_stale_oracle,
         "max_oracle_deviation_bps": p.circuit_breaker.max_oracle_deviation_bps,
-        "rebalance_step": min(1.0, p.rebalance.speed_per_hour * dt),
+        "rebalance_per_hour": p.rebalance.speed_per_hour,
         "rebalance_cost": p.rebalance.cost_bps / 1e4,
         "unwind_cost": p.rebalance.unwind_cost_bps / 1e4,
-        "unwind_cap_step": p.rebalance.max_unwind_usd_per_hour * dt,
+        "unwind_cap_per_hour": p.rebalance.max_unwind_usd_per_hour,
         # agents
         "arb_enabled": a.arbitrageurs.enabled,
         "arb_edge": a.arbitrageurs.min_edge_bps / 1e4,
         "arb_gas_usd": a.arbitrageurs.gas_usd,
         "inst_exit_discount": a.institutional.exit_discount_bps / 1e4,
-        "inst_exit_step": 1 - (1 - a.institutional.exit_rate_per_hour) ** dt,
+        "inst_exit_per_hour": a.institutional.exit_rate_per_hour,
         "inst_max_pool_discount": a.institutional.max_pool_sell_discount_bps / 1e4,
         "retail_panic_discount": a.retail.panic_discount_bps / 1e4,
-        "retail_panic_step": 1 - (1 - a.retail.panic_rate_per_hour) ** dt,
+        "retail_panic_per_hour": a.retail.panic_rate_per_hour,
         "retail_patience_hours": a.retail.patience_hours,
-        "retail_noise_step": a.retail.noise_flow_usd_per_hour * np.sqrt(dt),
+        "retail_noise_per_hour": a.retail.noise_flow_usd_per_hour,
         "loop_max_ltv": a.loopers.max_ltv,
         "loop_liq_ltv": a.loopers.liquidation_ltv,
         "loop_liq_bonus": a.loopers.liquidation_bonus_bps / 1e4,
         "loop_close_factor": a.loopers.close_factor,
-        "loop_speed_step": a.loopers.lever_speed_per_hour * dt,
+        "loop_speed_per_hour": a.loopers.lever_speed_per_hour,
         "loop_min_spread": a.loopers.min_spread_apr,
         "lending_supply": a.loopers.lending_supply_usd,
         "borrow_base": a.loopers.borrow_rate.base_apr,
@@ -100,14 +99,10 @@ def make_params(sc: Scenario) -> dict:
             "covenant_ltv": c.covenant_ltv,
             "maturity_hour": np.inf if c.maturity_hours is None else c.maturity_hours,
             "mnav_beta": c.mnav_sentiment_beta,
-            "mnav_step": min(1.0, c.mnav_adjust_per_day * dt / 24),
+            "mnav_adjust_per_day": c.mnav_adjust_per_day,
             "mnav_start": c.mnav_start,
-            "buyback_step": 1 - (1 - c.sell_rate_below_nav_per_hour) ** dt,
+            "buyback_per_hour": c.sell_rate_below_nav_per_hour,
         } for c in a.treasury_companies),
-        # sentiment = NAV log return over about 30 days, kept as an exponential average
-        "sentiment_weight": 1 - np.exp(-dt / 720.0),
-        # staker yield is smoothed over about a week (what loopers and depositors look at)
-        "apr_ema_weight": 1 - np.exp(-dt / 168.0),
     }
 
 

@@ -9,19 +9,38 @@ import numpy as np
 
 from sim.config import Scenario
 from sim.model.params import make_params
-from sim.model.parts import claims
-from sim.model.parts.common import HEDGED
-from sim.model.parts.hedge import CLAIMS
-from sim.model.parts.rebalance import margin_ratio
+
+HEDGED_ASSETS = ("btc", "xau")
+"""The crypto sleeves: spot held in custody, hedged with a short perp of equal size at a venue."""
+# Each treasury company i has these variables, named f"dat{i}_{name}".
+COMPANY_VARS = ("btc_units", "husd", "hyb", "debt_usd", "mnav", "sentiment", "assets_usd", "forced_usd", "buyback_usd",
+                "loss_usd")
+
+
+def sleeve_vars() -> tuple[str, ...]:
+    """Every hedged sleeve's spot units, short units and cash margin."""
+    return tuple(f"{a}_{k}" for a in HEDGED_ASSETS for k in ("units", "short_units", "margin_usd"))
+
+
+def margin_vars(*names: str) -> tuple[str, ...]:
+    """Every hedged sleeve's margin-operation variables of these names: `to_venue_usd` and
+    `from_venue_usd` (a transfer in flight, landing at `*_due_hour`), `venue_down` (1 during an outage)."""
+    return tuple(f"{a}_{k}" for a in HEDGED_ASSETS for k in names)
+
+
+CLAIMS = "venue_claim"
+"""The claims ledger of failed perp venues (`sim.model.parts.claims`): venue_claim_{face,mark,recovered}_usd."""
+
 
 # Cumulative dollar flows: backing + reserve fund changes by exactly these (the value ledger).
 LEDGER_VARS = ("cum_collateral_in", "cum_collateral_out", "cum_yield", "cum_funding", "cum_basis", "cum_hedge_pnl",
                "cum_spot_pnl", "cum_costs", "cum_venue_loss", "cum_backstop_in")
 
 
-def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
-    """The state at hour 0: backing equals supply, split by target weights; holders by their shares."""
-    prm = make_params(sc)
+def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None) -> dict:
+    """The state at hour 0: backing equals supply, split by target weights; holders by their shares.
+    `x0`: the market at hour 0 (default: the stochastic market's start); `prm`: make_params(sc)."""
+    prm = make_params(sc) if prm is None else prm
     m = sc.market.stochastic
     # the market at hour 0 is the same for every run (paths start from one point)
     btc = float(x0["btc_usd"]) if x0 else m.btc_usd_start
@@ -73,9 +92,11 @@ def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
     s.update({k: 0.0 for k in LEDGER_VARS})
     s.update({"inst_exited_husd": 0.0, "deposits_usd": 0.0, "carry_paid_mark_usd": 0.0})
     # margin operations: transfers in flight, venue outages, claims on failed venues, revenue accounts
-    for a in HEDGED:
-        s.update({f"{a}_to_venue_usd": 0.0, f"{a}_to_venue_due_hour": 0.0, f"{a}_from_venue_usd": 0.0,
-                  f"{a}_from_venue_due_hour": 0.0, f"venue_down_{a}": 0.0})
+    from sim.model.parts import claims
+    from sim.model.parts.rebalance import margin_ratio
+
+    s.update({k: 0.0 for k in margin_vars("to_venue_usd", "to_venue_due_hour", "from_venue_usd", "from_venue_due_hour",
+                                          "venue_down")})
     s.update(claims.genesis(CLAIMS))
     ratio = float(margin_ratio(s))
     s.update({"margin_topup_usd": 0.0, "margin_ratio": ratio, "margin_ratio_low": ratio if ratio > 0 else np.inf,
@@ -93,8 +114,8 @@ def genesis_state(sc: Scenario, x0: dict | None = None) -> dict:
 
 
 def dat_count(state: dict) -> int:
+    """How many treasury companies a state (or a recorded trajectory's columns) holds."""
     return sum(1 for k in state if k.startswith("dat") and k.endswith("_mnav"))
-
 
 
 # What `tripod run` writes per run x timestep by default (`--all-columns` writes every variable):
@@ -109,7 +130,7 @@ TRAJECTORY_COLUMNS = (
     "minted_husd", "burned_husd", "redeemed_usd", "reserve_drawn_usd", "cum_backstop_in", "cum_funding", "cum_costs",
     "cum_venue_loss", "hedge_liquidations", "margin_ratio", "margin_topup_usd", "btc_to_venue_usd", "btc_from_venue_usd",
     "xau_to_venue_usd", "xau_from_venue_usd", "venue_claim_face_usd", "venue_claim_mark_usd", "venue_claim_recovered_usd",
-    "venue_down_btc", "venue_down_xau",
+    "btc_venue_down", "xau_venue_down",
     "inst_husd", "retail_husd", "vault_husd", "float_husd", "looper_debt_usd", "looper_ltv", "borrow_apr",
     "looper_liquidated_usd", "loss_institutional", "loss_retail", "loss_loopers", "hours_below",
     "inst_exited_husd", "deposits_usd",
@@ -118,6 +139,5 @@ TRAJECTORY_COLUMNS = (
 
 def trajectory_columns(state: dict) -> tuple[str, ...]:
     """The core columns plus each treasury company's."""
-    dats = tuple(k for k in state if k.startswith("dat") and k.split("_", 1)[1] in
-                 ("mnav", "husd", "hyb", "btc_units", "debt_usd", "assets_usd", "forced_usd", "buyback_usd", "loss_usd"))
+    dats = tuple(f"dat{i}_{k}" for i in range(dat_count(state)) for k in COMPANY_VARS if k != "sentiment")
     return TRAJECTORY_COLUMNS + dats

@@ -14,10 +14,8 @@ from hypothesis import strategies as st
 
 from sim import parse_scenario
 from sim.engines import run_engine
-from sim.markets import build_market
-from sim.model.params import make_params
+from sim.model import Model
 from sim.model.parts.common import backing, holder_husd
-from sim.model.state import genesis_state
 
 BALANCES = ("supply", "inst_husd", "retail_husd", "vault_husd", "vault_shares", "float_husd", "buffer_usd", "psm_usdc",
             "reserve_fund_usd", "tbill_units", "tbill_pending_usd", "btc_units", "btc_short_units", "xau_units",
@@ -76,9 +74,8 @@ def scenarios(draw):
 
 
 def _run(sc):
-    paths = build_market(sc, sc.runs, sc.seed)
-    p = make_params(sc)
-    g = genesis_state(sc, paths.inputs(0, 0))
+    m = Model.build(sc, sc.runs, sc.seed)
+    paths, p, g = m.paths, m.params, m.genesis
     return p, g, run_engine("batch", p, g, paths).data
 
 

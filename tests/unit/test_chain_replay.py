@@ -71,20 +71,17 @@ def test_load_run__directory_without_every_column__simulates_the_run_again(tmp_p
 
 
 def test_pool_trades__recorded_trade_by_trade__end_where_the_model_ends_each_step():
-    """`sim.chain.trades.pool_trades` re-simulates a run with a recorder around the trading block's
-    swap helper: each step's last trade ends at the step's pool price (no treasury companies here),
-    and the helper is restored afterwards."""
+    """`sim.chain.trades.pool_trades` re-simulates run K alone with the model's trade tape: each step's
+    last trade ends at the step's pool price (no treasury companies here), for a run other than 0 too."""
     from sim.chain.trades import pool_trades
     from sim.config import load_scenario
-    from sim.model.parts import trading
     from sim.runner import resolve_scenario, run
 
-    sc = load_scenario(resolve_scenario("btc-crash")).with_overrides(runs=1, seed=2)
-    swap = trading._swap
-    res = run(sc, runs=1, record="all")
-    sqrt = res.frame.sort_values("hour")["pool_sqrt_price"].to_numpy(float)
-    tr = pool_trades(sc, 0, sqrt)
-    assert trading._swap is swap
+    sc = load_scenario(resolve_scenario("btc-crash")).with_overrides(runs=2, seed=2)
+    res = run(sc, record="all")
+    f = res.frame
+    sqrt = f.loc[f["run"] == 1].sort_values("hour")["pool_sqrt_price"].to_numpy(float)
+    tr = pool_trades(sc, 1, sqrt)
     assert tr is not None and len(tr) == len(sqrt) and tr[0] == []
     labels = {t["label"] for step in tr for t in step}
     assert {"retail", "looper", "arbitrage buy"} <= labels, labels

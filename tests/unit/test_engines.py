@@ -6,9 +6,7 @@ import pytest
 
 import sim
 from sim.engines import run_engine
-from sim.markets import build_market
-from sim.model.params import make_params
-from sim.model.state import genesis_state
+from sim.model import Model
 
 SHIPPED = ["baseline", "btc-crash", "funding-drought", "venue-failure", "bank-run", "historical-2022"]
 
@@ -23,9 +21,8 @@ def _short(name, root, hours=96):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_cadcad_and_batch__same_seeds__same_trajectories(name, root):
     sc = _short(name, root)
-    paths = build_market(sc, sc.runs, sc.seed)
-    p = make_params(sc)
-    g = genesis_state(sc, paths.inputs(0, 0))
+    m = Model.build(sc, sc.runs, sc.seed)
+    paths, p, g = m.paths, m.params, m.genesis
     b = run_engine("batch", p, g, paths).data
     c = run_engine("cadcad", p, g, paths).data
     assert b.keys() == c.keys()

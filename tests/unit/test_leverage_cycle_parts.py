@@ -4,10 +4,8 @@ import pytest
 
 import sim
 from sim.engines import run_engine
-from sim.markets import build_market
-from sim.model.params import make_params
+from sim.model import Model
 from sim.model.parts.common import holder_husd
-from sim.model.state import genesis_state
 
 CRASH = [{"variable": "btc_usd", "points": [[12, 1.0], [36, 0.45]]}]
 
@@ -89,9 +87,8 @@ def test_accounting__balances_with_companies_and_growth():
 def test_engines__agree_with_companies_and_growth():
     sc = _scenario([UNLEVERED, LEVERED], growth={"enabled": True}, retail={"btc_leverage": 2.0}).with_overrides(
         horizon_hours=60, runs=2)
-    paths = build_market(sc, sc.runs, sc.seed)
-    p = make_params(sc)
-    g = genesis_state(sc, paths.inputs(0, 0))
+    m = Model.build(sc, sc.runs, sc.seed)
+    paths, p, g = m.paths, m.params, m.genesis
     b, c = run_engine("batch", p, g, paths).data, run_engine("cadcad", p, g, paths).data
     for k in b:
         np.testing.assert_allclose(b[k], c[k], rtol=1e-9, atol=1e-9, err_msg=k)

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-HEDGED = ("btc", "xau")  # the crypto sleeves: spot in custody, hedged with a short perp at a venue
+from sim.model.state import HEDGED_ASSETS, dat_count
+
+
+def per_step(rate_per_hour, dt):
+    """The chance (or share) of something that happens at `rate_per_hour`, over a step of dt hours."""
+    return 1 - (1 - rate_per_hour) ** dt
 
 
 def safe_div(a, b, default=0.0):
@@ -29,18 +34,24 @@ def sleeve_value(s: dict, asset: str):
 def backing(s: dict):
     """Backing = T-bill sleeve (incl. T+1 in transit) + crypto sleeves with hedge equity and margin in
     transit + buffer + PSM USDC + claims on failed venues at their marked recovery."""
-    return (s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"] + sleeve_value(s, "btc") + sleeve_value(s, "xau")
-            + s["buffer_usd"] + s["psm_usdc"] + s["venue_claim_mark_usd"])
+    total = s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"]
+    for a in HEDGED_ASSETS:
+        total = total + sleeve_value(s, a)
+    return total + s["buffer_usd"] + s["psm_usdc"] + s["venue_claim_mark_usd"]
+
+
+def hedged_value(s: dict):
+    """The crypto sleeves a redemption can unwind now: spot and margin at venues that are up (a sleeve
+    cannot be traded while its venue is down)."""
+    return sum(np.where(s[f"{a}_venue_down"] > 0, 0.0, crypto_value(s, a)) for a in HEDGED_ASSETS)
 
 
 def holder_husd(s: dict):
     """HUSD held by every holder: supply always equals this (institutions, retail, the sHUSD vault,
     the float of pool/LPs/arbitrageurs, and treasury companies)."""
     total = s["inst_husd"] + s["retail_husd"] + s["vault_husd"] + s["float_husd"]
-    i = 0
-    while f"dat{i}_husd" in s:
+    for i in range(dat_count(s)):
         total = total + s[f"dat{i}_husd"]
-        i += 1
     return total
 
 
@@ -49,20 +60,16 @@ def tbill_instant_available(p: dict, s: dict):
     return np.where(s["tbill_frozen"] > 0, 0.0, np.minimum(room, s["tbill_units"] * s["tbill_nav"]))
 
 
-def _unwindable(s: dict):
-    """Value of the crypto sleeves whose venue is up (a sleeve cannot be unwound while its venue is down)."""
-    return sum(np.where(s[f"venue_down_{a}"] > 0, 0.0, crypto_value(s, a)) for a in HEDGED)
-
-
-def unwind_available(p: dict, s: dict):
-    """Cash the crypto sleeves can raise this step (sell spot, close shorts); needs a working oracle."""
-    gross = np.minimum(np.maximum(p["unwind_cap_step"] - s["unwind_used_usd"], 0.0), np.maximum(_unwindable(s), 0.0))
+def unwind_available(p: dict, s: dict, dt):
+    """Cash the crypto sleeves can raise this step of dt hours (sell spot, close shorts); needs a working oracle."""
+    gross = np.minimum(np.maximum(p["unwind_cap_per_hour"] * dt - s["unwind_used_usd"], 0.0),
+                       np.maximum(hedged_value(s), 0.0))
     return np.where(s["oracle_ok"] > 0, gross * (1 - p["unwind_cost"]), 0.0)
 
 
-def redeem_capacity(p: dict, s: dict):
+def redeem_capacity(p: dict, s: dict, dt):
     """USD the protocol can pay out instantly: buffer, then instant T-bill redemption, then unwinds."""
-    return np.maximum(s["buffer_usd"], 0.0) + tbill_instant_available(p, s) + unwind_available(p, s)
+    return np.maximum(s["buffer_usd"], 0.0) + tbill_instant_available(p, s) + unwind_available(p, s, dt)
 
 
 def pay_out(p: dict, s: dict, amount) -> None:
@@ -77,9 +84,9 @@ def pay_out(p: dict, s: dict, amount) -> None:
     # Unwind the crypto sleeves whose venue is up pro rata, keeping each hedged: spot, short and margin
     # shrink together.
     gross = rest / (1 - p["unwind_cost"])
-    frac = np.clip(safe_div(gross, _unwindable(s)), 0.0, 1.0)
-    for a in HEDGED:
-        f = np.where(s[f"venue_down_{a}"] > 0, 0.0, frac)
+    frac = np.clip(safe_div(gross, hedged_value(s)), 0.0, 1.0)
+    for a in HEDGED_ASSETS:
+        f = np.where(s[f"{a}_venue_down"] > 0, 0.0, frac)
         for k in (f"{a}_units", f"{a}_short_units", f"{a}_margin_usd"):
             s[k] = s[k] * (1 - f)
     s["unwind_used_usd"] = s["unwind_used_usd"] + gross
@@ -87,25 +94,27 @@ def pay_out(p: dict, s: dict, amount) -> None:
     s["cum_collateral_out"] = s["cum_collateral_out"] + amount
 
 
-def raise_cash(p: dict, s: dict, amount):
+def raise_cash(p: dict, s: dict, amount, dt):
     """Take up to `amount` USD from the margin waterfall's sources in order (buffer, instant T-bill
-    redemption within its daily limit, reserve fund within its per-step draw limit); returns what was
-    raised. Mutates s. A reserve draw is a loan to the backing (`reserve_lent_usd`), repaid from later surplus."""
+    redemption within its daily limit, the reserve fund within its hourly draw limit over a step of dt
+    hours); returns what was raised. Mutates s. A reserve draw is a loan to the backing
+    (`reserve_lent_usd`), repaid from later surplus."""
+    from sim.model.actions import reserve_pay
+
     rest = np.maximum(amount, 0.0)
     got = 0.0
     for src in p["margin_waterfall"]:
         if src == "buffer":
             take = np.minimum(rest, np.maximum(s["buffer_usd"], 0.0))
-            s["buffer_usd"] = s["buffer_usd"] - take
         elif src == "tbill":
             take = np.minimum(rest, tbill_instant_available(p, s))
             s["tbill_units"] = s["tbill_units"] - safe_div(take, s["tbill_nav"])
             s["tbill_instant_used_usd"] = s["tbill_instant_used_usd"] + take
+            s["buffer_usd"] = s["buffer_usd"] + take
         else:
-            take = np.minimum(rest, np.minimum(np.maximum(s["reserve_fund_usd"], 0.0), p["reserve_draw_step"]))
-            s["reserve_fund_usd"] = s["reserve_fund_usd"] - take
-            s["reserve_drawn_usd"] = s["reserve_drawn_usd"] + take
+            take = reserve_pay(p, s, rest, dt)  # into the buffer
             s["reserve_lent_usd"] = s["reserve_lent_usd"] + take
+        s["buffer_usd"] = s["buffer_usd"] - take  # on its way to the venue
         got = got + take
         rest = rest - take
     return got

@@ -7,18 +7,30 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model import amm
-from sim.model.parts.common import safe_div
+from sim.model.parts.common import per_step, safe_div
+from sim.model.state import COMPANY_VARS
+from sim.model.tape import HUSD_POOL, HYB_POOL
 
 SENTIMENT_HORIZON_HOURS = 720.0  # sentiment reads as a 30-day NAV log return
 
+def dats_vars(p: dict) -> tuple[str, ...]:
+    """What the block owns: the pools it sells into, the float, and each company's books."""
+    return ("hyb_sqrt_price", "pool_sqrt_price", "float_husd",
+            *(f"dat{i}_{k}" for i in range(len(p["dats"])) for k in COMPANY_VARS))
 
-def _sell_holdings(p, o, i, usd):
-    """Raise about `usd` by selling company i's HYB, then BTC, then HUSD. Returns USD raised."""
+
+def _sell_holdings(p, o, x, i, usd):
+    """Raise about `usd` by selling company i's HYB, then BTC, then HUSD. Returns USD raised.
+    Both pool sales go on the tape, if the step carries one."""
+    tape = x.get("tape")
     btc, hyb_price = o["btc_usd"], o["hyb_sqrt_price"] ** 2
     # HYB into its pool (HYB is token0: selling it lowers its price)
     hyb_amt = np.minimum(o[f"dat{i}_hyb"], safe_div(np.maximum(usd, 0.0), hyb_price))
-    got_hyb, s_new, _f, used = amm.swap_exact_in(o["hyb_sqrt_price"], hyb_amt, np.ones_like(hyb_amt, dtype=bool),
+    before = o["hyb_sqrt_price"]
+    got_hyb, s_new, _f, used = amm.swap_exact_in(before, hyb_amt, np.ones_like(hyb_amt, dtype=bool),
                                                  p["hyb_curve"], 1.0, p["hyb_fee"])
+    if tape is not None:
+        tape.record("treasury_company", HYB_POOL, True, hyb_amt, used, got_hyb, before, s_new)
     o["hyb_sqrt_price"] = s_new
     o[f"dat{i}_hyb"] = o[f"dat{i}_hyb"] - used
     rest = np.maximum(usd - got_hyb, 0.0)
@@ -30,8 +42,11 @@ def _sell_holdings(p, o, i, usd):
     # HUSD into the HUSD/USDC pool
     price = o["pool_sqrt_price"] ** 2
     husd_amt = np.minimum(o[f"dat{i}_husd"], safe_div(rest, price))
-    got_husd, sp, _f, used_h = amm.swap_exact_in(o["pool_sqrt_price"], husd_amt, np.ones_like(husd_amt, dtype=bool),
+    before = o["pool_sqrt_price"]
+    got_husd, sp, _f, used_h = amm.swap_exact_in(before, husd_amt, np.ones_like(husd_amt, dtype=bool),
                                                  p["curve"], o["pool_depth"], p["pool_fee"])
+    if tape is not None:
+        tape.record("treasury_company", HUSD_POOL, True, husd_amt, used_h, got_husd, before, sp)
     o["pool_sqrt_price"] = sp
     o[f"dat{i}_husd"] = o[f"dat{i}_husd"] - used_h
     o["float_husd"] = o["float_husd"] + used_h
@@ -43,13 +58,10 @@ def p_dats(p: dict, s: dict, x: dict) -> dict:
     """Spec: equity = holdings x mNAV, mNAV follows sentiment (recent returns); when mNAV < 1 or a
     covenant binds they sell holdings (HYB first, then BTC/HUSD), feeding the pools."""
     # Parameters
-    dt, w = p["dt_hours"], p["sentiment_weight"]
+    dt = x["dt_hours"]
+    w = 1 - np.exp(-dt / SENTIMENT_HORIZON_HOURS)  # sentiment: an exponential average read over ~30 days
     # State Variables
-    keys = ["hyb_sqrt_price", "pool_sqrt_price", "float_husd"]
-    for i in range(len(p["dats"])):
-        keys += [f"dat{i}_{k}" for k in ("btc_units", "husd", "hyb", "debt_usd", "mnav", "sentiment", "assets_usd",
-                                         "forced_usd", "buyback_usd", "loss_usd")]
-    o = {k: s[k] for k in keys}
+    o = {k: s[k] for k in dats_vars(p)}
     o.update(btc_usd=s["btc_usd"], pool_depth=s["pool_depth"])
     hour = x["hour"]
     for i, c in enumerate(p["dats"]):
@@ -59,7 +71,7 @@ def p_dats(p: dict, s: dict, x: dict) -> dict:
         r = np.log(np.maximum(assets, 1.0) / np.maximum(o[f"dat{i}_assets_usd"], 1.0))
         sent = o[f"dat{i}_sentiment"] + w * (r * SENTIMENT_HORIZON_HOURS / dt - o[f"dat{i}_sentiment"])
         target = np.clip(c["mnav_start"] * np.exp(c["mnav_beta"] * sent), 0.2, 5.0)
-        mnav = o[f"dat{i}_mnav"] + c["mnav_step"] * (target - o[f"dat{i}_mnav"])
+        mnav = o[f"dat{i}_mnav"] + min(1.0, c["mnav_adjust_per_day"] * dt / 24) * (target - o[f"dat{i}_mnav"])
         debt = o[f"dat{i}_debt_usd"]
         # forced: back under 90 % of the covenant, or repay (over ~20 h) debt due while below NAV
         cov = 0.9 * c["covenant_ltv"]
@@ -67,15 +79,15 @@ def p_dats(p: dict, s: dict, x: dict) -> dict:
         need = np.where(over, (debt - cov * assets) / (1 - cov), 0.0)
         due = (debt > 0) & (hour >= c["maturity_hour"]) & (mnav < 1)
         need = np.maximum(need, np.where(due, np.minimum(debt, debt * 0.05 * dt + 1.0), 0.0))
-        raised = _sell_holdings(p, o, i, need)
+        raised = _sell_holdings(p, o, x, i, need)
         repaid = np.minimum(raised, debt)
         o[f"dat{i}_debt_usd"] = np.where(debt - repaid < 1.0, 0.0, debt - repaid)  # no dust loans
         o[f"dat{i}_forced_usd"] = o[f"dat{i}_forced_usd"] + raised
         # below NAV (and not forced): sell a slice of holdings to buy back stock
         price, hyb_price = o["pool_sqrt_price"] ** 2, o["hyb_sqrt_price"] ** 2
         assets = o[f"dat{i}_btc_units"] * o["btc_usd"] + o[f"dat{i}_husd"] * price + o[f"dat{i}_hyb"] * hyb_price
-        buy_back = np.where((mnav < 1) & (need <= 0), c["buyback_step"] * assets, 0.0)
-        o[f"dat{i}_buyback_usd"] = o[f"dat{i}_buyback_usd"] + _sell_holdings(p, o, i, buy_back)
+        buy_back = np.where((mnav < 1) & (need <= 0), per_step(c["buyback_per_hour"], dt) * assets, 0.0)
+        o[f"dat{i}_buyback_usd"] = o[f"dat{i}_buyback_usd"] + _sell_holdings(p, o, x, i, buy_back)
         price, hyb_price = o["pool_sqrt_price"] ** 2, o["hyb_sqrt_price"] ** 2
         o[f"dat{i}_assets_usd"] = (o[f"dat{i}_btc_units"] * o["btc_usd"] + o[f"dat{i}_husd"] * price
                                    + o[f"dat{i}_hyb"] * hyb_price)

@@ -7,17 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.parts import claims
-from sim.model.parts.common import HEDGED, safe_div
+from sim.model.parts.common import safe_div
+from sim.model.state import CLAIMS, HEDGED_ASSETS, margin_vars, sleeve_vars
+from sim.types import HOURS_PER_YEAR
 
-HOURS_PER_YEAR = 8760.0
-CLAIMS = "venue_claim"  # the claims ledger of failed perp venues
+ACCRUE_VARS = ("tbill_nav", "tbill_units", "tbill_pending_usd", "buffer_usd", "cum_yield", "cum_funding", "cum_basis",
+               "cum_hedge_pnl", "cum_spot_pnl", "cum_unhedged_pnl", "cum_costs", "cum_venue_loss", "hedge_liquidations",
+               "margin_ratio_low", *sleeve_vars(), *margin_vars("to_venue_usd", "from_venue_usd", "venue_down"),
+               *(f"{CLAIMS}_{k}" for k in claims.FIELDS))
 
 
 def substeps(p: dict, x: dict):
     """Sub-steps this step is marked in, per run: enough that no sub-step moves a hedged price by more
     than `max_substep_move` (log), at most `max_substeps`; 1 in a quiet hour."""
     move = 0.0
-    for a in HEDGED:
+    for a in HEDGED_ASSETS:
         move = np.maximum(move, np.abs(np.log(safe_div(x[f"{a}_usd"], x[f"{a}_usd_prev"], 1.0))))
     return np.clip(np.ceil(move / p["max_substep_move"]), 1.0, p["max_substeps"])
 
@@ -46,7 +50,7 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     the expected recovery and paid out on the event's schedule.
     """
     # Parameters
-    dt = p["dt_hours"]
+    dt = x["dt_hours"]
     k_prem = p["premium_per_funding"]
     # State Variables
     o = {k: s[k] for k in ACCRUE_VARS}
@@ -61,9 +65,9 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     o["tbill_pending_usd"] = np.where(due, 0.0, o["tbill_pending_usd"])
 
     # transfers in flight land when due: top-ups at a venue that is up, sweeps in custody
-    for a in HEDGED:
+    for a in HEDGED_ASSETS:
         down = x[f"venue_down_{a}"]
-        o[f"venue_down_{a}"] = down
+        o[f"{a}_venue_down"] = down
         lands = (o[f"{a}_to_venue_usd"] > 0) & (hour >= s[f"{a}_to_venue_due_hour"]) & (down == 0)
         o[f"{a}_margin_usd"] = o[f"{a}_margin_usd"] + np.where(lands, o[f"{a}_to_venue_usd"], 0.0)
         o[f"{a}_to_venue_usd"] = np.where(lands, 0.0, o[f"{a}_to_venue_usd"])
@@ -74,10 +78,10 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     # mark the hedge in n sub-steps (geometric in price, linear in funding); the last ends exactly at
     # the step's values. A run with fewer sub-steps than the batch's most adds exact zeros after its last.
     n = substeps(p, x)
-    fill_share = p["liquidation_fill_step"] / n
+    fill_share = np.minimum(p["liquidation_fill_per_hour"] * dt, 1.0) / n
     low = np.inf
     liquidated = 0.0
-    for a in HEDGED:
+    for a in HEDGED_ASSETS:
         P0, P = x[f"{a}_usd_prev"], x[f"{a}_usd"]
         f0, f = x[f"funding_rate_8h_{a}_prev"], x[f"funding_rate_8h_{a}"]
         lr = np.log(safe_div(P, P0, 1.0))
@@ -115,7 +119,7 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     # recovery (negative equity there is walked away from: a gain); then the claims are re-marked and paid
     fail = x["venue_failure_share"]
     face, walked = 0.0, 0.0
-    for a in HEDGED:
+    for a in HEDGED_ASSETS:
         m = o[f"{a}_margin_usd"]
         face = face + fail * np.maximum(m, 0.0)
         walked = walked + fail * np.minimum(m, 0.0)
@@ -126,10 +130,3 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     o["buffer_usd"] = o["buffer_usd"] + claims.settle(o, CLAIMS, x["venue_claim_settle_share"])
     return o
 
-
-ACCRUE_VARS = ("tbill_nav", "tbill_units", "tbill_pending_usd", "buffer_usd", "cum_yield", "cum_funding", "cum_basis",
-               "cum_hedge_pnl", "cum_spot_pnl", "cum_unhedged_pnl", "cum_costs", "cum_venue_loss", "hedge_liquidations",
-               "margin_ratio_low", "venue_down_btc", "venue_down_xau",
-               *(f"{a}_{k}" for a in HEDGED for k in ("units", "short_units", "margin_usd", "to_venue_usd",
-                                                        "from_venue_usd")),
-               *(f"{CLAIMS}_{k}" for k in claims.FIELDS))

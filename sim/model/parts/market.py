@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+MARKET_VARS = ("btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "step", "pool_depth",
+               "stress", "tbill_frozen", "oracle_ok", "mint_paused", "redeem_cap_used_usd", "mint_cap_used_usd",
+               "unwind_used_usd", "tbill_instant_used_usd", "backstop_day_used_usd")
+
 
 def p_market(p: dict, s: dict, x: dict) -> dict:
     """Copy this step's exogenous market into the state and raise the circuit breakers it implies.
@@ -11,7 +15,7 @@ def p_market(p: dict, s: dict, x: dict) -> dict:
     redemption limit is per day.
     """
     # Parameters
-    dt = p["dt_hours"]
+    dt = x["dt_hours"]
     # State Variables
     hour = x["hour"]
     # Maths

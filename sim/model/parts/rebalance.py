@@ -4,8 +4,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model import amm
-from sim.model.parts.common import HEDGED, backing, raise_cash, safe_div, sleeve_value, tbill_instant_available
+from sim.model.parts.common import backing, raise_cash, safe_div, sleeve_value, tbill_instant_available
 from sim.model.parts.trading import borrow_apr
+from sim.model.state import HEDGED_ASSETS, margin_vars, sleeve_vars
+
+REBALANCE_VARS = ("buffer_usd", "tbill_units", "tbill_pending_usd", "tbill_pending_due_hour", "tbill_instant_used_usd",
+                  "cum_costs", "reserve_fund_usd", "reserve_drawn_usd", "reserve_lent_usd", "margin_topup_usd",
+                  *sleeve_vars(), *margin_vars("to_venue_usd", "to_venue_due_hour", "from_venue_usd",
+                                               "from_venue_due_hour"))
+OBSERVE_VARS = ("peg_price", "backing_usd", "backing_ratio", "hyb_price", "share_price", "looper_ltv", "borrow_apr",
+                "net_delta_usd", "margin_ratio")
 
 
 def _transfer(p: dict, o: dict, asset: str, direction: str, amount, hour) -> None:
@@ -15,9 +23,8 @@ def _transfer(p: dict, o: dict, asset: str, direction: str, amount, hour) -> Non
         key = f"{asset}_margin_usd" if direction == "to_venue" else "buffer_usd"
         o[key] = o[key] + amount
         return
-    flight = f"{asset}_{direction}_usd"
-    o[f"{flight[:-4]}_due_hour"] = np.where((o[flight] <= 0) & (amount > 0), hour + p["transfer_latency_hours"],
-                                            o[f"{flight[:-4]}_due_hour"])
+    flight, due = f"{asset}_{direction}_usd", f"{asset}_{direction}_due_hour"
+    o[due] = np.where((o[flight] <= 0) & (amount > 0), hour + p["transfer_latency_hours"], o[due])
     o[flight] = o[flight] + amount
 
 
@@ -29,23 +36,25 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
     latency, one per direction in flight at a time. Nothing moves to, from or at a venue that is down.
     The buffer is refilled from T-bills (instant within the daily limit, else T+1)."""
     # Parameters
-    step, cost, im = p["rebalance_step"], p["rebalance_cost"], p["initial_margin"]
+    dt = x["dt_hours"]
+    step, cost, im = min(1.0, p["rebalance_per_hour"] * dt), p["rebalance_cost"], p["initial_margin"]
+    rehedge = min(1.0, p["rehedge_per_hour"] * dt)
     # State Variables
     o = {k: s[k] for k in REBALANCE_VARS}
     hour = x["hour"]
     B = backing(s) - s["psm_usdc"]  # PSM USDC is ring-fenced for the PSM
-    for a in HEDGED:
+    for a in HEDGED_ASSETS:
         P = s[f"{a}_usd"]
-        up = s[f"venue_down_{a}"] == 0
+        up = s[f"{a}_venue_down"] == 0
         # re-hedge toward equal short, margin back inside [initial, sweep] ratio of notional
-        short = np.where(up, o[f"{a}_short_units"] + p["rehedge_step"] * (o[f"{a}_units"] - o[f"{a}_short_units"]),
+        short = np.where(up, o[f"{a}_short_units"] + rehedge * (o[f"{a}_units"] - o[f"{a}_short_units"]),
                          o[f"{a}_short_units"])
         o[f"{a}_short_units"] = short
         notional = short * P
         # a margin call: top up to the initial ratio, one transfer in flight at a time
         want = np.where(up & (o[f"{a}_to_venue_usd"] <= 0), np.maximum(im * notional - o[f"{a}_margin_usd"], 0.0), 0.0)
         view = {**o, "tbill_nav": s["tbill_nav"], "tbill_frozen": s["tbill_frozen"]}  # what the waterfall reads
-        top_up = raise_cash(p, view, want)
+        top_up = raise_cash(p, view, want, dt)
         o.update({k: view[k] for k in o})
         o["margin_topup_usd"] = o["margin_topup_usd"] + top_up
         _transfer(p, o, a, "to_venue", top_up, hour)
@@ -64,11 +73,12 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
         o[f"{a}_units"] = o[f"{a}_units"] + d_units
         o[f"{a}_short_units"] = o[f"{a}_short_units"] + d_units
         d_margin = d_units * P * im
-        o["buffer_usd"] = o["buffer_usd"] - d_units * P - np.maximum(d_margin, 0.0) - np.abs(trade) * cost
+        fee = np.abs(trade) * cost
+        o["buffer_usd"] = o["buffer_usd"] - d_units * P - np.maximum(d_margin, 0.0) - fee
         o[f"{a}_margin_usd"] = o[f"{a}_margin_usd"] + np.minimum(d_margin, 0.0)
         _transfer(p, o, a, "to_venue", np.maximum(d_margin, 0.0), hour)
         _transfer(p, o, a, "from_venue", np.maximum(-d_margin, 0.0), hour)
-        o["cum_costs"] = o["cum_costs"] + np.abs(trade) * cost
+        o["cum_costs"] = o["cum_costs"] + fee
     # buffer vs T-bills
     nav = s["tbill_nav"]
     gap = p["w_buffer"] * B - o["buffer_usd"]  # > 0: buffer short of target
@@ -86,12 +96,6 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
     o["tbill_pending_due_hour"] = np.where(slow > 0, hour + p["tbill_settlement_hours"], o["tbill_pending_due_hour"])
     o["tbill_pending_usd"] = o["tbill_pending_usd"] + slow
     return o
-
-
-REBALANCE_VARS = ("buffer_usd", "tbill_units", "tbill_pending_usd", "tbill_pending_due_hour", "tbill_instant_used_usd",
-                  "cum_costs", "reserve_fund_usd", "reserve_drawn_usd", "reserve_lent_usd", "margin_topup_usd",
-                  *(f"{a}_{k}" for a in HEDGED for k in ("units", "short_units", "margin_usd", "to_venue_usd",
-                                                          "to_venue_due_hour", "from_venue_usd", "from_venue_due_hour")))
 
 
 def p_observe(p: dict, s: dict, x: dict) -> dict:
@@ -117,7 +121,7 @@ def p_observe(p: dict, s: dict, x: dict) -> dict:
 def margin_ratio(s: dict):
     """The lowest margin / notional over the hedges with an open short (0 when none is open)."""
     low = np.inf
-    for a in HEDGED:
+    for a in HEDGED_ASSETS:
         notional = s[f"{a}_short_units"] * s[f"{a}_usd"]
         low = np.minimum(low, np.where(notional > 0, safe_div(s[f"{a}_margin_usd"], notional, np.inf), np.inf))
     return np.where(np.isfinite(low), low, 0.0)
