@@ -24,7 +24,9 @@ PER_RUN_METRICS = (
     "reserve_runway_days", "redeemed_usd", "staker_apy", "staker_rewards_usd", "hyb_drawdown",
     *(f"loss_{c}_usd" for c in LOSS_CLASSES),
     "hedge_liquidated", "looper_liquidated_usd", "protocol_costs_usd", "funding_income_usd", "supply_change",
+    "min_margin_ratio", "margin_topup_usd", "staker_apy_min_30d",
 )
+APY_WINDOW_HOURS = 720.0  # the trailing window of `staker_apy_min_30d`
 
 
 class MetricsAccumulator:
@@ -52,6 +54,11 @@ class MetricsAccumulator:
             self.min_reserve = np.array(s["reserve_fund_usd"], dtype=float)
             self.min_hyb = np.array(s["hyb_price"], dtype=float)
             self.insolvent = np.zeros(R, dtype=bool)
+            self.min_margin = np.full(R, np.inf)
+            # the share price over the last 30 days, a ring of w + 1 steps, for the trailing staker APY
+            self.apy_steps = max(1, int(round(APY_WINDOW_HOURS / self.dt)))
+            self.share_ring = np.empty((self.apy_steps + 1, R))
+            self.min_apy_30d = np.full(R, np.inf)
         else:
             self.min_price = np.minimum(self.min_price, price)
             self.steps_below += price < self.threshold
@@ -59,6 +66,12 @@ class MetricsAccumulator:
             self.min_reserve = np.minimum(self.min_reserve, s["reserve_fund_usd"])
             self.min_hyb = np.minimum(self.min_hyb, s["hyb_price"])
         self.insolvent |= solvency < 1 - INSOLVENCY_TOLERANCE
+        self.min_margin = np.minimum(self.min_margin, s["margin_ratio_low"])
+        w = self.apy_steps
+        self.share_ring[t % (w + 1)] = s["share_price"]
+        if t >= w:
+            growth = s["share_price"] / self.share_ring[(t - w) % (w + 1)]
+            self.min_apy_30d = np.minimum(self.min_apy_30d, growth ** (HOURS_PER_YEAR / (w * self.dt)) - 1)
         # depeg episodes: from crossing below the threshold to first reaching the re-peg level
         ends = self.in_episode & (price >= self.repeg_level)
         if ends.any():
@@ -85,6 +98,7 @@ class MetricsAccumulator:
         net_out_per_day = (end["reserve_drawn_usd"] - end["reserve_added_usd"]) / (hours / 24)
         with np.errstate(divide="ignore", invalid="ignore"):
             runway = np.where(net_out_per_day > 0, end["reserve_fund_usd"] / net_out_per_day, np.inf)
+        staker_apy = (end["share_price"] / st["share_price"]) ** (HOURS_PER_YEAR / hours) - 1
         out = {
             "min_peg_price": self.min_price,
             "max_depeg_bps": np.maximum(0.0, 1.0 - self.min_price) * 1e4,
@@ -98,10 +112,10 @@ class MetricsAccumulator:
             "reserve_fund_min_usd": self.min_reserve,
             "reserve_runway_days": runway,
             "redeemed_usd": end["redeemed_usd"],
-            "staker_apy": (end["share_price"] / st["share_price"]) ** (HOURS_PER_YEAR / hours) - 1,
+            "staker_apy": staker_apy,
             "staker_rewards_usd": end["staker_rewards_usd"],
             "hyb_drawdown": 1 - self.min_hyb / st["hyb_price"],
-            "loss_reserve_fund_usd": end["reserve_drawn_usd"],
+            "loss_reserve_fund_usd": end["reserve_drawn_usd"] - end["reserve_repaid_usd"],
             "loss_backstop_usd": end["cum_backstop_in"],
             "loss_stakers_usd": haircut * end["staker_shares"] * end["share_price"],
             "loss_institutional_usd": end["loss_institutional"] + haircut * end["inst_husd"],
@@ -113,6 +127,11 @@ class MetricsAccumulator:
             "protocol_costs_usd": end["cum_costs"] + end["cum_venue_loss"],
             "funding_income_usd": end["cum_funding"],
             "supply_change": end["supply"] / st["supply"] - 1,
+            # lowest margin / notional of an open short (NaN: never a short), margin calls funded, and the
+            # lowest trailing-30-day staker APY (over the whole run when it is shorter)
+            "min_margin_ratio": np.where(np.isfinite(self.min_margin), self.min_margin, np.nan),
+            "margin_topup_usd": end["margin_topup_usd"],
+            "staker_apy_min_30d": np.where(np.isfinite(self.min_apy_30d), self.min_apy_30d, staker_apy),
         }
         assert tuple(out) == PER_RUN_METRICS, "keep PER_RUN_METRICS in step with per_run()"
         out.update({f"loss_dat{i}_usd": v for i, v in enumerate(company_loss)})
@@ -162,6 +181,9 @@ def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hour
         "losses_by_class_usd": {k: float(r[f"loss_{k}_usd"].mean()) for k in LOSS_CLASSES},
         "losses_by_company_usd": {k[5:-4]: float(v.mean()) for k, v in r.items() if k.startswith("loss_dat")},
         "hedge_liquidation_probability": float(r["hedge_liquidated"].mean()),
+        "min_margin_ratio": _q(r["min_margin_ratio"], {"p5": 0.05, "p50": 0.5}),
+        "margin_topup_usd": {"mean": float(r["margin_topup_usd"].mean()), **_q(r["margin_topup_usd"], {"p95": 0.95})},
+        "staker_apy_min_30d": _q(r["staker_apy_min_30d"], {"p5": 0.05, "p50": 0.5}),
         "looper_liquidated_usd": {"mean": float(r["looper_liquidated_usd"].mean())},
         "protocol_costs_usd": {"mean": float(r["protocol_costs_usd"].mean())},
         "funding_income_usd": {"mean": float(r["funding_income_usd"].mean())},
@@ -174,7 +196,8 @@ def accumulate_recorded(data: dict[str, np.ndarray], step_hours: float, threshol
     """Feed a recorded trajectory ((T + 1, R) arrays) through an accumulator, step by step.
     `genesis` fills in what the recording left out at t = 0 (e.g. treasury companies' holdings)."""
     acc = MetricsAccumulator(step_hours, threshold, repeg_level)
-    keys = ("peg_price", "backing_usd", "reserve_fund_usd", "supply", "backing_ratio", "hyb_price", "share_price")
+    keys = ("peg_price", "backing_usd", "reserve_fund_usd", "supply", "backing_ratio", "hyb_price", "share_price",
+            "margin_ratio_low")
     first = {**(genesis or {}), **{k: v[0] for k, v in data.items()}}
     acc.update(first, 0)
     for t in range(1, data["peg_price"].shape[0]):
@@ -192,4 +215,5 @@ def compute_metrics(data: dict[str, np.ndarray], step_hours: float, threshold: f
 
 
 # The time series the metrics need; everything else is read from the final state.
-METRIC_SERIES = ("peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd", "share_price", "hyb_price")
+METRIC_SERIES = ("peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd", "share_price", "hyb_price",
+                 "margin_ratio_low")

@@ -11,7 +11,7 @@ import numpy as np
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # the time series the report draws (a streamed run keeps these, and the metrics', in memory)
 REPORT_SERIES = ("peg_price", "backing_ratio", "reserve_fund_usd", "supply", "hyb_price", "btc_usd",
-                 "funding_rate_8h_btc")
+                 "funding_rate_8h_btc", "margin_ratio")
 
 
 def _png(fig) -> str:
@@ -79,6 +79,8 @@ def render(traj, metrics: dict, manifest: dict, scenario) -> str:
         ("HYB price", fan_chart(hours, d["hyb_price"], "Backstop token HYB", "USDC")),
         ("BTC price (market input)", fan_chart(hours, d["btc_usd"], "BTC", "USD")),
         ("BTC funding (market input)", fan_chart(hours, d["funding_rate_8h_btc"] * 3 * 365, "BTC perp funding", "APR", hline=0.0)),
+        ("Margin ratio (lowest hedge, margin / notional; 0 with no short open)",
+         fan_chart(hours, d["margin_ratio"], "Margin / notional", "ratio", hline=scenario.protocol.hedge.maintenance_margin_ratio)),
         ("Losses by class", losses_chart(metrics["losses_by_class_usd"])),
     ]
     rows = "".join(

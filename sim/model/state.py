@@ -128,7 +128,7 @@ TRAJECTORY_COLUMNS = (
     "tbill_units", "tbill_nav", "tbill_pending_usd", "btc_units", "btc_short_units", "btc_margin_usd", "xau_units",
     "xau_short_units", "xau_margin_usd", "buffer_usd", "psm_usdc",
     "minted_husd", "burned_husd", "redeemed_usd", "reserve_drawn_usd", "cum_backstop_in", "cum_funding", "cum_costs",
-    "cum_venue_loss", "hedge_liquidations", "margin_ratio", "margin_topup_usd", "btc_to_venue_usd", "btc_from_venue_usd",
+    "cum_venue_loss", "hedge_liquidations", "margin_ratio", "margin_ratio_low", "margin_topup_usd", "btc_to_venue_usd", "btc_from_venue_usd",
     "xau_to_venue_usd", "xau_from_venue_usd", "venue_claim_face_usd", "venue_claim_mark_usd", "venue_claim_recovered_usd",
     "btc_venue_down", "xau_venue_down",
     "inst_husd", "retail_husd", "vault_husd", "float_husd", "looper_debt_usd", "looper_ltv", "borrow_apr",

@@ -141,7 +141,7 @@ def test_accrue__transfers__land_when_due_and_not_at_a_venue_that_is_down():
     assert o["btc_to_venue_usd"] == 0.0 and o["xau_from_venue_usd"] == 2e6
     x["venue_down_btc"] = 1.0
     o = after(p_accrue, p, s, x)
-    assert o["btc_to_venue_usd"] == 1e6 and o["venue_down_btc"] == 1.0
+    assert o["btc_to_venue_usd"] == 1e6 and o["btc_venue_down"] == 1.0
 
 
 def test_accrue__tbill_nav__accrues_yield_and_t_plus_1_lands_when_due():
@@ -407,7 +407,7 @@ def test_rebalance__margin_call__reserve_is_the_last_source_and_lends():
 
 def test_rebalance__venue_down__no_top_up_no_rehedge_no_sweep():
     _, p, s, x = setup()
-    s["venue_down_btc"] = 1.0
+    s["btc_venue_down"] = 1.0
     s["btc_short_units"] *= 0.5
     s["btc_margin_usd"] -= 5e6
     o = after(p_rebalance, p, s, x)
