@@ -19,6 +19,8 @@ OBSERVE_VARS = ("peg_price", "backing_usd", "backing_ratio", "hyb_price", "share
 def _transfer(p: dict, o: dict, asset: str, direction: str, amount, hour) -> None:
     """Send `amount` between custody and the asset's venue; it lands after the transfer latency (at once
     when the latency is 0). Added to a transfer already in flight, it lands with it."""
+    if not np.any(amount > 0):
+        return
     if p["transfer_latency_hours"] <= 0:
         key = f"{asset}_margin_usd" if direction == "to_venue" else "buffer_usd"
         o[key] = o[key] + amount
@@ -45,19 +47,21 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
     B = backing(s) - s["psm_usdc"]  # PSM USDC is ring-fenced for the PSM
     for a in HEDGED_ASSETS:
         P = s[f"{a}_usd"]
-        up = s[f"{a}_venue_down"] == 0
+        # `up`: the venue works (True everywhere, the usual case, skips the masks: the same numbers)
+        up = True if not np.any(s[f"{a}_venue_down"]) else s[f"{a}_venue_down"] == 0
         # re-hedge toward equal short, margin back inside [initial, sweep] ratio of notional
-        short = np.where(up, o[f"{a}_short_units"] + rehedge * (o[f"{a}_units"] - o[f"{a}_short_units"]),
-                         o[f"{a}_short_units"])
+        short = o[f"{a}_short_units"] + rehedge * (o[f"{a}_units"] - o[f"{a}_short_units"])
+        short = short if up is True else np.where(up, short, o[f"{a}_short_units"])
         o[f"{a}_short_units"] = short
         notional = short * P
         # a margin call: top up to the initial ratio, one transfer in flight at a time
         want = np.where(up & (o[f"{a}_to_venue_usd"] <= 0), np.maximum(im * notional - o[f"{a}_margin_usd"], 0.0), 0.0)
-        view = {**o, "tbill_nav": s["tbill_nav"], "tbill_frozen": s["tbill_frozen"]}  # what the waterfall reads
-        top_up = raise_cash(p, view, want, dt)
-        o.update({k: view[k] for k in o})
-        o["margin_topup_usd"] = o["margin_topup_usd"] + top_up
-        _transfer(p, o, a, "to_venue", top_up, hour)
+        if np.any(want > 0):
+            view = {**o, "tbill_nav": s["tbill_nav"], "tbill_frozen": s["tbill_frozen"]}  # what the waterfall reads
+            top_up = raise_cash(p, view, want, dt)
+            o.update({k: view[k] for k in o})
+            o["margin_topup_usd"] = o["margin_topup_usd"] + top_up
+            _transfer(p, o, a, "to_venue", top_up, hour)
         # profits above the sweep ratio come back to custody
         sweep = np.where(up & (o[f"{a}_from_venue_usd"] <= 0),
                          np.maximum(o[f"{a}_margin_usd"] - p["margin_sweep"] * notional, 0.0), 0.0)
@@ -65,7 +69,7 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
         _transfer(p, o, a, "from_venue", sweep, hour)
         # move the sleeve toward its weight: buy/sell spot (with matching short) against the buffer; the
         # short's margin travels like any transfer
-        gap = p[f"w_{a}"] * B - sleeve_value(o | {f"{a}_usd": P}, a)
+        gap = p[f"w_{a}"] * B - sleeve_value({**o, f"{a}_usd": P}, a)
         trade = step * gap
         trade = np.where(trade > 0, np.minimum(trade, np.maximum(o["buffer_usd"], 0.0) / (1 + cost + im)), trade)
         trade = np.where((s["oracle_ok"] > 0) & up, trade, 0.0)  # no sleeve trades on a broken oracle or venue

@@ -56,6 +56,8 @@ def distribution(p: dict, s: dict, o: dict, dist_now):
     backing (deficit and margin draws: `reserve_lent_usd`).
     surplus: backing above supply, less the unhedged gains (backing, not yield), split by s.
     """
+    if not np.any(dist_now):  # the same step for every run
+        return 0.0
     if not p["distribute_carry_only"]:
         surplus = np.where(dist_now, np.maximum(backing({**s, **o}) - o["supply"] - np.maximum(s["cum_unhedged_pnl"], 0.0), 0.0), 0.0)
         to_stakers = surplus * p["staker_share"]
