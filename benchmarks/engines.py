@@ -22,7 +22,7 @@ import numpy as np
 
 import sim
 from sim.engines import run_engine
-from sim.metrics import METRIC_SERIES
+from sim.metrics import metric_series
 from sim.model import Model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def main() -> None:
     print(f"   ratio per run-step at {a.batch_runs} runs: {rate_b / rate_c:,.0f}x   "
           f"(cadCAD measured on {a.cadcad_runs} runs and scaled); max rel diff on shared runs {diff:.1e}")
 
-    tb2, _ = timed_engine(sc, "batch", a.big_runs, record=METRIC_SERIES)
+    tb2, _ = timed_engine(sc, "batch", a.big_runs, record=metric_series(Model.build(sc, 1).genesis))
     rate_b2 = a.big_runs * sc.steps / tb2
     print(f"2. batch   {a.big_runs:>6} runs x {sc.steps} steps: {tb2:8.1f} s  ({rate_b2:,.0f} run-steps/s), "
           f"ratio {rate_b2 / rate_c:,.0f}x")

@@ -184,9 +184,18 @@ class LiquidityRange(Strict):
         return self
 
 
-class Pool(Strict):
-    """HUSD/USDC Uniswap v3 pool (0.01 % tier by default) and the HYB/USDC backstop pool."""
+FlowShare = dict[Literal["institutional", "retail", "stakers"], Frac]
+"""Share of each holder class's venue sales (and retail's order flow) sent to a venue."""
 
+
+class Pool(Strict):
+    """HUSD/USDC Uniswap v3 pool (0.01 % tier by default) and the HYB/USDC backstop pool.
+
+    It is the reference venue: `max_depeg_bps` and `peg_price` are its price, the Minter and PSM
+    arbitrage run against it, and it takes whatever share of each class's flow the other venues
+    (`venues:`) leave."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")] = "uniswap"
     fee_fraction: Annotated[float, Field(ge=0, lt=0.1)] = 0.0001
     ranges: list[LiquidityRange] = Field(
         default_factory=lambda: [
@@ -200,6 +209,43 @@ class Pool(Strict):
     hyb_pool_usd: PosUSD = 20e6
     """Value in the HYB/USDC pool, spread over prices hyb_price_start/20 .. x20."""
     hyb_fee_fraction: Annotated[float, Field(ge=0, lt=0.1)] = 0.003
+
+
+class PoolVenue(Strict):
+    """Another HUSD/USDC concentrated-liquidity pool (e.g. a Curve or second Uniswap pool): on chain,
+    so arbitrage against the reference pool is atomic (no transfer latency, flash-loan capital)."""
+
+    kind: Literal["pool"]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+    fee_fraction: Annotated[float, Field(ge=0, lt=0.1)] = 0.0004
+    ranges: list[LiquidityRange] = Field(min_length=1)
+    flow_share: FlowShare = {}
+
+
+class OrderBookVenue(Strict):
+    """An off-chain order book (a centralised exchange's HUSD/USD market), described by its depth:
+    `bid_depth_usd` lists [bps below par, USD of bids resting between par and that discount],
+    cumulative and increasing (the asks mirror it above par). Market makers re-quote what a trade
+    takes at `refill_per_hour`; they pull depth when the liquidity providers' fear rises
+    (`agents.liquidity_providers`). HUSD bought here reaches the chain after `transfer_latency_hours`."""
+
+    kind: Literal["order_book"]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+    bid_depth_usd: list[tuple[Annotated[float, Field(gt=0, le=9_000)], PosUSD]] = Field(min_length=1, max_length=12)
+    refill_per_hour: Frac = 0.3
+    fee_fraction: Annotated[float, Field(ge=0, lt=0.1)] = 0.0005
+    transfer_latency_hours: NonNegHours = 1.0
+    flow_share: FlowShare = {}
+
+    @model_validator(mode="after")
+    def _increasing(self):
+        bps, usd = [b for b, _ in self.bid_depth_usd], [u for _, u in self.bid_depth_usd]
+        if any(b1 <= b0 for b0, b1 in zip(bps, bps[1:])) or any(u1 <= u0 for u0, u1 in zip(usd, usd[1:])):
+            raise ValueError("bid_depth_usd: bps and cumulative USD must both increase")
+        return self
+
+
+Venue = Annotated[Union[PoolVenue, OrderBookVenue], Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,9 +333,54 @@ class Revenue(Strict):
     losses are drawn from the reserve: a ratchet on it)."""
 
 
+class ReserveBuy(Strict):
+    """The reserve defends the peg itself: below `trigger_price` on a venue it buys HUSD there (up to
+    `budget_usd_per_hour`, never above the trigger) and burns or holds it; with `fund_with_backstop`
+    an empty reserve sells HYB to keep buying."""
+
+    enabled: bool = False
+    trigger_price: Annotated[float, Field(gt=0.5, lt=1)] = 0.995
+    budget_usd_per_hour: NonNegUSD = 5e6
+    venue: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")] | None = None
+    """Where it buys (default: the reference pool)."""
+    then: Literal["burn", "hold"] = "burn"
+    fund_with_backstop: bool = False
+
+
 class Reserve(Strict):
     initial_usd: NonNegUSD = 40e6
     max_draw_usd_per_hour: NonNegUSD = 10e6
+    buy: ReserveBuy = ReserveBuy()
+
+
+class Disclosure(Strict):
+    """What holders can see of the backing: a proof of reserves (or attestation) published every
+    `publish_interval_hours`, showing (backing + reserve fund) / supply at that moment (frozen claims at
+    their marks)."""
+
+    publish_interval_hours: Annotated[float, Field(gt=0, le=24 * 92)] = 24.0
+
+
+class CapWindow(Strict):
+    """Caps that follow a calendar: on the listed weekdays (0 = Monday, UTC), between the hours, the
+    Minter's hourly caps are multiplied by `cap_multiplier`."""
+
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = [5, 6]
+    from_hour_utc: Annotated[float, Field(ge=0, le=24)] = 0.0
+    to_hour_utc: Annotated[float, Field(ge=0, le=24)] = 24.0
+    cap_multiplier: Annotated[float, Field(ge=0, le=10)] = 0.5
+
+
+class Calendar(Strict):
+    """Wall-clock time for a run: weekends and bank hours. The T-bill fund's instant redemption and T+1
+    settlement can follow bank hours (a fund's transfer agent and Fedwire close at night and on
+    weekends); caps can follow a schedule. A historical market starts at its start_date."""
+
+    start: dt.datetime = dt.datetime(2025, 1, 6)  # a Monday, 00:00 UTC
+    tbill_redemption: Literal["always", "bank_hours"] = "always"
+    bank_open_hour_utc: Annotated[float, Field(ge=0, le=24)] = 13.0  # 09:00 New York (EDT)
+    bank_close_hour_utc: Annotated[float, Field(ge=0, le=24)] = 21.0  # 17:00 New York (EDT)
+    cap_schedule: list[CapWindow] = []
 
 
 class Backstop(Strict):
@@ -334,6 +425,7 @@ class Protocol(Strict):
     psm: Psm = Psm()
     circuit_breaker: CircuitBreaker = CircuitBreaker()
     rebalance: Rebalance = Rebalance()
+    disclosure: Disclosure = Disclosure()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,23 +436,88 @@ class Arbitrageurs(Strict):
     gas_usd: NonNegUSD = 20.0
     min_edge_bps: NonNegBps = 2
     """Spread beyond fees an arbitrageur needs before acting."""
+    cross_venue_capital_usd: NonNegUSD = 50e6
+    """Capital the cross-venue arbitrageurs can tie up in HUSD bought on an off-chain venue while it
+    travels to the chain (per order-book venue). On-chain pools are arbitraged atomically."""
+    patient_capital_usd: NonNegUSD = 50e6
+    """Capital that buys HUSD on the reference pool below what a redemption will pay and waits in the
+    redemption queue (behind the institutions already in it) when the Minter's caps are used up."""
+    patient_hurdle_apr: NonNegFloat = 0.5
+    """The return that capital asks for the wait: it bids value - hurdle x expected wait - edge, where
+    value = min(1, published backing) x (1 - announced uncovered loss) x (1 - redeem fee) and the wait
+    is the queue ahead over the hourly redemption cap."""
+
+
+class SignalWeights(Strict):
+    """How much each observable moves a holder's alarm. Every signal is a fraction (a loss share):
+    the alarm is their weighted sum, compared with each cohort's threshold."""
+
+    discount: NonNegFloat = 0.0
+    """1 - the price on the venues the class trades on."""
+    backing_gap: NonNegFloat = 0.0
+    """1 - the published (backing + reserve fund) / supply, frozen claims at their marks."""
+    news: NonNegFloat = 0.0
+    """The loss share of backing an announced event puts at risk (venue or custodian failure, freeze,
+    allegation), less what the public reserve fund covers."""
+    collateral_drop: NonNegFloat = 0.0
+    """BTC's fall from its 24-hour high, times the BTC share of the book."""
+    herd: NonNegFloat = 0.0
+    """The share of supply burned net of mints over about the last day (others' exits, public on chain)."""
+    yield_gap: NonNegFloat = 0.0
+    """T-bill yield minus the staker APR the market sees (APR points), when positive."""
+    volatility: NonNegFloat = 0.0
+    """The venue's recent price swings: mean absolute move per hour over about 6 hours (LPs)."""
+
+
+class Behaviour(Strict):
+    """How a holder class decides to leave, from what it can observe.
+
+    The class reads a weighted sum of its signals (`weights`), smoothed over `reaction_hours` (fast
+    for institutions, slow for retail). Its holdings are split into `cohorts` of equal size whose
+    thresholds spread log-normally around `threshold` (`threshold_spread` across cohorts,
+    `threshold_run_spread` a mood drawn per run for the whole class). A cohort whose threshold the
+    alarm passes puts `exit_rate_per_hour` of its holdings up for exit each hour; what cannot be
+    redeemed or sold this step (caps, empty liquidity, the class's limit price) stays queued.
+
+    Defaults follow the ordering the run literature reports — large, informed holders run first and
+    faster on fundamentals, small holders later and on the price (Liu, Makarov & Schoar 2023, "Anatomy
+    of a Run: The Terra Luna Crash", NBER w31160; Anadu et al. 2023, "Runs and Flights to Safety: Are
+    Stablecoins the New Money Market Funds?", FRB NY Staff Report 1073), with strategic
+    complementarity in exits (Diamond & Dybvig 1983). The magnitudes are judgement, not fitted: the
+    validation events (scenarios/events) use them unchanged.
+    """
+
+    reaction_hours: PosHours = 1.0
+    cohorts: Annotated[int, Field(ge=1, le=8)] = 4
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.005
+    threshold_spread: Annotated[float, Field(ge=0, le=3)] = 0.7
+    threshold_run_spread: Annotated[float, Field(ge=0, le=3)] = 0.3
+    exit_rate_per_hour: Frac = 0.05
+    weights: SignalWeights = SignalWeights()
+    sell_limit_discount_bps: NonNegBps = 10_000
+    """Never sells on a venue below par minus this discount (10,000: sells at any price)."""
 
 
 class Institutional(Strict):
+    """Diversified holders with redemption access: they redeem first, and sell on venues down to their
+    limit when the Minter's caps bind. They price the backing and react within the hour."""
+
     share_of_supply: Frac = 0.35
-    exit_discount_bps: NonNegBps = 30
-    """Discount at which institutions start redeeming (they exit early)."""
-    exit_rate_per_hour: Frac = 0.02
-    max_pool_sell_discount_bps: NonNegBps = 100
-    """When caps bind they sell on the pool, but not below this discount."""
+    behaviour: Behaviour = Behaviour(
+        reaction_hours=1.0, threshold=0.008, threshold_spread=0.5, threshold_run_spread=0.25, exit_rate_per_hour=0.10,
+        sell_limit_discount_bps=100,
+        weights=SignalWeights(discount=1.0, backing_gap=1.0, news=1.0, collateral_drop=0.05, herd=0.04),
+    )
 
 
 class Retail(Strict):
+    """Holders who trade only on venues: they price the peg, react late and sell at the market."""
+
     share_of_supply: Frac = 0.20
-    panic_discount_bps: NonNegBps = 150
-    panic_rate_per_hour: Frac = 0.03
-    patience_hours: NonNegHours = 48.0
-    """Hours below the peg threshold after which retail starts to exit anyway (they exit late)."""
+    behaviour: Behaviour = Behaviour(
+        reaction_hours=12.0, threshold=0.02, threshold_spread=0.5, threshold_run_spread=0.25, exit_rate_per_hour=0.03,
+        weights=SignalWeights(discount=1.0, backing_gap=0.3, news=0.5, herd=0.04),
+    )
     noise_flow_usd_per_hour: NonNegUSD = 1.5e6
     """Std of random net pool flow per hour in calm (buys and sells by retail)."""
     btc_leverage: NonNegFloat = 0.0
@@ -370,7 +527,34 @@ class Retail(Strict):
 
 
 class Stakers(Strict):
+    """sHUSD holders: they compare the staker yield with T-bills and the backing, unstake (after the
+    vault's cooldown) and sell on venues."""
+
     share_of_supply: Frac = 0.25
+    cooldown_hours: NonNegHours = 168.0
+    """Unstaked HUSD is released after about this long (Ethena's sUSDe: 7 days)."""
+    behaviour: Behaviour = Behaviour(
+        reaction_hours=72.0, threshold=0.01, threshold_spread=0.5, threshold_run_spread=0.25, exit_rate_per_hour=0.001,
+        sell_limit_discount_bps=200,
+        weights=SignalWeights(discount=0.3, backing_gap=1.0, news=1.0, herd=0.03, yield_gap=1.0),
+    )
+
+
+class LiquidityProviders(Strict):
+    """LPs and market makers: they pull liquidity as the venue's price swings and its inventory
+    skews, and as the same alarm that moves holders rises; they return slowly. Each venue's depth is
+    its exogenous depth times 1 - pull (pull capped at `max_pull`)."""
+
+    threshold: Frac = 0.003
+    """Alarm the LPs shrug off (order-flow noise moves a venue by a few bps)."""
+    pull_per_alarm: NonNegFloat = 30.0
+    """Share of liquidity pulled per unit of alarm above the threshold (0.02 above it pulls 60 %)."""
+    max_pull: Frac = 0.9
+    pull_hours: PosHours = 4.0
+    return_hours: PosHours = 72.0
+    weights: SignalWeights = SignalWeights(discount=1.0, backing_gap=1.0, news=1.0, collateral_drop=0.02, herd=0.04,
+                                           volatility=2.0)
+    """`discount` reads |1 - price| here: an LP's inventory skews whichever way the price leaves par."""
 
 
 class BorrowRate(Strict):
@@ -384,11 +568,21 @@ class BorrowRate(Strict):
 
 class Loopers(Strict):
     collateral_share_of_supply: Frac = 0.10
+    derisk: Behaviour = Behaviour(
+        reaction_hours=2.0, cohorts=1, threshold=0.008, threshold_spread=0.0, threshold_run_spread=0.25,
+        weights=SignalWeights(discount=0.5, backing_gap=1.0, news=1.0, collateral_drop=0.05, herd=0.04),
+    )
+    """Past its threshold the loop unwinds (target LTV 0) whatever the yield spread; the cohort,
+    exit-rate and limit fields are not used (the unwind speed is `lever_speed_per_hour`)."""
     initial_ltv: Frac = 0.6
     max_ltv: Frac = 0.8
     liquidation_ltv: Frac = 0.86
     liquidation_bonus_bps: NonNegBps = 500
     close_factor: Frac = 0.5
+    """Share of an unhealthy loan a liquidation repays (Aave: 50 %)."""
+    liquidations_per_hour: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """How often liquidators come back to an unhealthy loan: a step of dt hours repays 1 - (1 - close_factor)
+    ** (liquidations_per_hour x dt) of it, whatever the step size."""
     lever_speed_per_hour: Frac = 0.02
     min_spread_apr: NonNegFloat = 0.01
     lending_supply_usd: PosUSD = 200e6
@@ -450,6 +644,7 @@ class Agents(Strict):
     stakers: Stakers = Stakers()
     loopers: Loopers = Loopers()
     growth: Growth = Growth()
+    liquidity_providers: LiquidityProviders = LiquidityProviders()
     treasury_companies: Annotated[list[TreasuryCompany], Field(max_length=6)] = []
 
 
@@ -497,6 +692,10 @@ class VenueFailure(Strict):
     recovery_delay_hours: Annotated[float, Field(ge=0, le=24 * 366 * 5, allow_inf_nan=False)] = 0.0
     recovery_payout_hours: Annotated[float, Field(ge=0, le=24 * 366 * 5, allow_inf_nan=False)] = 0.0
     final_recovery_rate: Frac | None = None
+    announced_loss_share: Frac | None = None
+    """The loss share of backing holders read in the news (default: the margin at stake, share of hedge
+    x crypto weights x initial margin x (1 - recovery))."""
+    news_hours: PosHours = 72.0
 
 
 class VenueOutage(Strict):
@@ -508,6 +707,32 @@ class VenueOutage(Strict):
     hour: NonNegHours
     duration_hours: PosHours
     assets: Annotated[list[Literal["btc", "xau"]], Field(min_length=1, max_length=2)] = ["btc", "xau"]
+
+
+class CustodyFreeze(Strict):
+    """A share of the backing frozen at a custodian or venue: nothing leaves it while frozen. It is carried
+    at `expected_recovery` from the freeze on (the hole holders can see once the next proof of reserves is
+    published, and in the news right away), and when the freeze ends `recovered_share` of it comes back;
+    the difference from the mark is booked then, through the loss waterfall (reserve, then backstop)."""
+
+    type: Literal["custody_freeze"]
+    hour: NonNegHours
+    duration_hours: PosHours
+    share_of_backing: Frac
+    """Share of each listed sleeve frozen (crypto sleeves: spot frozen, its hedge closed)."""
+    sleeves: list[Literal["tbill", "btc", "xau", "buffer"]] = ["tbill", "btc", "xau", "buffer"]
+    expected_recovery: Frac = 1.0
+    recovered_share: Frac = 1.0
+
+
+class News(Strict):
+    """An announcement that puts part of the backing at risk in holders' eyes (an allegation against
+    a custodian, a peer's collapse, an exposure disclosed), whether or not a loss follows."""
+
+    type: Literal["news"]
+    hour: NonNegHours
+    duration_hours: PosHours
+    announced_loss_share: Frac
 
 
 class OracleStale(Strict):
@@ -540,8 +765,34 @@ class BankRun(Strict):
 
 
 Event = Annotated[
-    Union[VenueFailure, VenueOutage, OracleStale, OracleDeviation, TbillFreeze, BankRun], Field(discriminator="type")
+    Union[VenueFailure, VenueOutage, OracleStale, OracleDeviation, TbillFreeze, BankRun, News, CustodyFreeze],
+    Field(discriminator="type")
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation against history (scenarios/events)
+# ---------------------------------------------------------------------------------------------
+class ValidationFact(Strict):
+    """One public fact about a historical event and the model figure compared with it. The tolerance
+    band is written before the model is run and never moved to make a row pass."""
+
+    fact: str
+    source: str
+    metric: str
+    """A per-run figure (see `sim.metrics.PER_RUN_METRICS`, per-venue ones as `min_price_<venue>`);
+    its median over the runs is compared with the band."""
+    observed: Finite
+    low: Finite
+    high: Finite
+    mapping: str = ""
+    """What the comparison assumes where the model has no exact counterpart."""
+
+    @model_validator(mode="after")
+    def _band(self):
+        if not self.low <= self.high:
+            raise ValueError("low must be <= high")
+        return self
 
 
 # ---------------------------------------------------------------------------------------------
@@ -560,8 +811,12 @@ class Scenario(Strict):
     pool: Pool = Pool()
     protocol: Protocol = Protocol()
     agents: Agents = Agents()
+    venues: Annotated[list[Venue], Field(max_length=6)] = []
+    """Venues beside the reference pool, in order."""
+    calendar: Calendar = Calendar()
     scripted: list[ScriptedPath] = []
     events: list[Event] = []
+    validation: list[ValidationFact] = []
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -574,6 +829,15 @@ class Scenario(Strict):
                 f"agents: holder shares of supply sum to {held:.3f}; keep <= 0.97 so the pool and LPs hold the rest")
         if self.repeg_level < self.depeg_threshold:
             raise ValueError("repeg_level must be >= depeg_threshold")
+        names = [self.pool.name, *(v.name for v in self.venues)]
+        if len(set(names)) != len(names):
+            raise ValueError(f"venues: names must differ from each other and from pool.name (got {names})")
+        for cls in ("institutional", "retail", "stakers"):
+            if sum(v.flow_share.get(cls, 0.0) for v in self.venues) > 1 + 1e-9:
+                raise ValueError(f"venues: the {cls} flow shares sum to more than 1 (the reference pool takes the rest)")
+        buy = self.protocol.reserve.buy
+        if buy.venue is not None and buy.venue not in names:
+            raise ValueError(f"protocol.reserve.buy.venue: no venue named {buy.venue!r} (venues: {names})")
         if self.market.source == "historical":
             h = self.market.historical
             span_hours = (h.end_date - h.start_date).days * 24
@@ -588,7 +852,7 @@ class Scenario(Strict):
 
     def config_hash(self) -> str:
         """Stable hash of everything that changes a result (runs and seed excluded: they are reported apart)."""
-        body = self.model_dump(mode="json", exclude={"runs", "seed", "description"})
+        body = self.model_dump(mode="json", exclude={"runs", "seed", "description", "validation"})
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, **kw) -> "Scenario":

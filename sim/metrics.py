@@ -24,18 +24,38 @@ PER_RUN_METRICS = (
     "reserve_runway_days", "redeemed_usd", "staker_apy", "staker_rewards_usd", "hyb_drawdown",
     *(f"loss_{c}_usd" for c in LOSS_CLASSES),
     "hedge_liquidated", "looper_liquidated_usd", "protocol_costs_usd", "funding_income_usd", "supply_change",
-    "min_margin_ratio", "margin_topup_usd", "staker_apy_min_30d",
+    "redeemed_share", "redeemed_24h_max_share", "venue_exhausted", "queued_exits_usd", "reserve_bought_husd",
+    "backstop_hyb_sold", "min_margin_ratio", "margin_topup_usd", "staker_apy_min_30d",
 )
 APY_WINDOW_HOURS = 720.0  # the trailing window of `staker_apy_min_30d`
+# ...and per venue, named f"{figure}_{venue}": lowest price, deepest discount, hours below the threshold,
+# whether a sale reached the edge of its liquidity, its thinnest liquidity, and (pools) the HUSD share of
+# the pool's value at its lowest price.
+PER_VENUE_METRICS = ("min_price", "max_depeg_bps", "hours_below", "exhausted", "min_depth", "husd_share_at_low")
+REDEMPTION_WINDOW_HOURS = 24.0
+
+
+def venue_names(state: dict) -> list[str]:
+    """The venues a state holds, the reference pool first (it has `price_<name>` and `depth_<name>`)."""
+    return [k[6:] for k in state if k.startswith("price_")]
+
+
+def metric_series(state: dict) -> tuple[str, ...]:
+    """The time series the metrics need for this scenario's venues; everything else is read from the
+    final state."""
+    return (*METRIC_SERIES, *(f"{p}_{v}" for v in venue_names(state) for p in ("price", "depth")))
 
 
 class MetricsAccumulator:
-    """Running per-run figures; call `update(state, t)` for t = 0..T with (R,) arrays."""
+    """Running per-run figures; call `update(state, t)` for t = 0..T with (R,) arrays.
+    `venues` (the params' venues) adds each pool's composition at its lowest price."""
 
-    def __init__(self, step_hours: float, threshold: float, repeg_level: float):
+    def __init__(self, step_hours: float, threshold: float, repeg_level: float, venues=None):
         self.dt, self.threshold, self.repeg_level = step_hours, threshold, repeg_level
         self.t_last = None
         self.episodes: list[np.ndarray] = []  # completed depeg episode durations, hours
+        self.venues = venues
+        self.window = max(1, int(round(REDEMPTION_WINDOW_HOURS / step_hours)))
 
     def update(self, s: dict, t: int) -> None:
         price = np.asarray(s["peg_price"], dtype=float)
@@ -59,12 +79,29 @@ class MetricsAccumulator:
             self.apy_steps = max(1, int(round(APY_WINDOW_HOURS / self.dt)))
             self.share_ring = np.empty((self.apy_steps + 1, R))
             self.min_apy_30d = np.full(R, np.inf)
+            self.names = venue_names(s)
+            self.v_min = {v: np.array(s[f"price_{v}"], dtype=float) for v in self.names}
+            self.v_below = {v: np.zeros(R) for v in self.names}
+            self.v_depth = {v: np.array(s[f"depth_{v}"], dtype=float) for v in self.names}
+            # the last day's (cumulative redeemed, supply), oldest first: the largest 24 h redemption
+            self.recent = [(np.array(s["redeemed_usd"], dtype=float), np.array(s["supply"], dtype=float))]
+            self.max_24h = np.zeros(R)
         else:
             self.min_price = np.minimum(self.min_price, price)
             self.steps_below += price < self.threshold
             self.min_backing_ratio = np.minimum(self.min_backing_ratio, s["backing_ratio"])
             self.min_reserve = np.minimum(self.min_reserve, s["reserve_fund_usd"])
             self.min_hyb = np.minimum(self.min_hyb, s["hyb_price"])
+            for v in self.names:
+                pv = s[f"price_{v}"]
+                self.v_min[v] = np.minimum(self.v_min[v], pv)
+                self.v_below[v] += pv < self.threshold
+                self.v_depth[v] = np.minimum(self.v_depth[v], s[f"depth_{v}"])
+            red0, sup0 = self.recent[0]
+            self.max_24h = np.maximum(self.max_24h, (s["redeemed_usd"] - red0) / sup0)
+            self.recent.append((np.array(s["redeemed_usd"], dtype=float), np.array(s["supply"], dtype=float)))
+            if len(self.recent) > self.window:
+                self.recent.pop(0)
         self.insolvent |= solvency < 1 - INSOLVENCY_TOLERANCE
         self.min_margin = np.minimum(self.min_margin, s["margin_ratio_low"])
         w = self.apy_steps
@@ -84,6 +121,18 @@ class MetricsAccumulator:
         self.n_episodes += starts
         self.in_episode |= starts
         self.t_last = t
+
+    def _per_venue(self) -> dict[str, np.ndarray]:
+        out = {}
+        by_name = {v.name: v for v in (self.venues or ())}
+        for v in self.names:
+            lo = self.v_min[v]
+            exhausted, share = (_venue_floor_and_share(by_name[v], lo) if v in by_name
+                                else (np.zeros_like(lo), np.full_like(lo, np.nan)))
+            out.update({f"min_price_{v}": lo, f"max_depeg_bps_{v}": np.maximum(0.0, 1.0 - lo) * 1e4,
+                        f"hours_below_{v}": self.v_below[v] * self.dt, f"exhausted_{v}": exhausted,
+                        f"min_depth_{v}": self.v_depth[v], f"husd_share_at_low_{v}": share})
+        return out
 
     def per_run(self, end: dict) -> dict[str, np.ndarray]:
         """One figure per run; `end` is the state after the last step."""
@@ -127,6 +176,13 @@ class MetricsAccumulator:
             "protocol_costs_usd": end["cum_costs"] + end["cum_venue_loss"],
             "funding_income_usd": end["cum_funding"],
             "supply_change": end["supply"] / st["supply"] - 1,
+            "redeemed_share": end["redeemed_usd"] / st["supply"],
+            "redeemed_24h_max_share": self.max_24h,
+            "venue_exhausted": np.zeros_like(self.min_price),  # filled below, over every venue
+            "queued_exits_usd": (end["inst_queue_husd"] + end["retail_queue_husd"] + end["staker_queue_husd"]
+                                 + end["unstaking_husd"] + end["liquidator_queue_husd"]),
+            "reserve_bought_husd": end["reserve_bought_husd"],
+            "backstop_hyb_sold": end["hyb_sold"],
             # lowest margin / notional of an open short (NaN: never a short), margin calls funded, and the
             # lowest trailing-30-day staker APY (over the whole run when it is shorter)
             "min_margin_ratio": np.where(np.isfinite(self.min_margin), self.min_margin, np.nan),
@@ -134,8 +190,19 @@ class MetricsAccumulator:
             "staker_apy_min_30d": np.where(np.isfinite(self.min_apy_30d), self.min_apy_30d, staker_apy),
         }
         assert tuple(out) == PER_RUN_METRICS, "keep PER_RUN_METRICS in step with per_run()"
+        out.update(self._per_venue())
+        out["venue_exhausted"] = np.maximum.reduce([out[f"exhausted_{v}"] for v in self.names])
         out.update({f"loss_dat{i}_usd": v for i, v in enumerate(company_loss)})
         return {k: np.asarray(v, dtype=float) * np.ones_like(self.min_price) for k, v in out.items()}
+
+
+def _venue_floor_and_share(venue, min_price):
+    """Whether a venue's lowest price sat at the edge of its liquidity, and the HUSD share of its value there."""
+    from sim.model import amm
+
+    s = np.sqrt(min_price)
+    x, y = amm.pool_value(s, venue.curve)
+    return (s <= venue.floor_sqrt * (1 + 1e-9)).astype(float), x * min_price / np.maximum(x * min_price + y, 1e-300)
 
 
 def dat_equity(s: dict, i: int):
@@ -157,6 +224,7 @@ def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hour
               repeg_level: float) -> dict:
     """Across-run figures from per-run figures (of one batch or several concatenated)."""
     r = per_run
+    venues = [k[len("min_price_"):] for k in r if k.startswith("min_price_")]
     return {
         "runs": int(r["min_peg_price"].size),
         "horizon_hours": float(horizon_hours),
@@ -188,16 +256,25 @@ def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hour
         "protocol_costs_usd": {"mean": float(r["protocol_costs_usd"].mean())},
         "funding_income_usd": {"mean": float(r["funding_income_usd"].mean())},
         "supply_change": {"mean": float(r["supply_change"].mean())},
+        # where and how the peg broke (issue 14): every venue, the largest day of redemptions, exits left
+        "max_depeg_bps_by_venue": {v: _q(r[f"max_depeg_bps_{v}"], {"p50": 0.5, "p95": 0.95, "p99": 0.99})
+                                   | {"max": float(r[f"max_depeg_bps_{v}"].max())} for v in venues},
+        "lowest_price_by_venue": {v: _q(r[f"min_price_{v}"], {"p50": 0.5, "p5": 0.05})
+                                  | {"min": float(r[f"min_price_{v}"].min())} for v in venues},
+        "pool_exhausted_probability": float(r["venue_exhausted"].mean()),
+        "exhausted_probability_by_venue": {v: float(r[f"exhausted_{v}"].mean()) for v in venues},
+        "redeemed_24h_max_share": _q(r["redeemed_24h_max_share"], {"p50": 0.5, "p95": 0.95}),
+        "queued_exits_usd": {"mean": float(r["queued_exits_usd"].mean()), **_q(r["queued_exits_usd"], {"p95": 0.95})},
+        "reserve_bought_husd": {"mean": float(r["reserve_bought_husd"].mean())},
     }
 
 
 def accumulate_recorded(data: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float,
-                        genesis: dict | None = None) -> MetricsAccumulator:
+                        genesis: dict | None = None, venues=None) -> MetricsAccumulator:
     """Feed a recorded trajectory ((T + 1, R) arrays) through an accumulator, step by step.
     `genesis` fills in what the recording left out at t = 0 (e.g. treasury companies' holdings)."""
-    acc = MetricsAccumulator(step_hours, threshold, repeg_level)
-    keys = ("peg_price", "backing_usd", "reserve_fund_usd", "supply", "backing_ratio", "hyb_price", "share_price",
-            "margin_ratio_low")
+    acc = MetricsAccumulator(step_hours, threshold, repeg_level, venues)
+    keys = metric_series(data)
     first = {**(genesis or {}), **{k: v[0] for k, v in data.items()}}
     acc.update(first, 0)
     for t in range(1, data["peg_price"].shape[0]):
@@ -206,9 +283,9 @@ def accumulate_recorded(data: dict[str, np.ndarray], step_hours: float, threshol
 
 
 def compute_metrics(data: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float,
-                    final: dict[str, np.ndarray] | None = None, genesis: dict | None = None) -> dict:
-    """Summary metrics of a recorded trajectory (the series in METRIC_SERIES at least) and its final state."""
-    acc = accumulate_recorded(data, step_hours, threshold, repeg_level, genesis)
+                    final: dict[str, np.ndarray] | None = None, genesis: dict | None = None, venues=None) -> dict:
+    """Summary metrics of a recorded trajectory (the series in `metric_series` at least) and its final state."""
+    acc = accumulate_recorded(data, step_hours, threshold, repeg_level, genesis, venues)
     end = final if final is not None else {k: v[-1] for k, v in data.items()}
     episodes = np.concatenate(acc.episodes) if acc.episodes else np.array([])
     return summarize(acc.per_run(end), episodes, acc.t_last * step_hours, threshold, repeg_level)
@@ -216,4 +293,4 @@ def compute_metrics(data: dict[str, np.ndarray], step_hours: float, threshold: f
 
 # The time series the metrics need; everything else is read from the final state.
 METRIC_SERIES = ("peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd", "share_price", "hyb_price",
-                 "margin_ratio_low")
+                 "redeemed_usd", "margin_ratio_low")

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.engines import ENGINES, run_engine
-from sim.metrics import METRIC_SERIES, compute_metrics
+from sim.metrics import compute_metrics, metric_series
 from sim.model import Model
 from sim.model.state import trajectory_columns
 from sim.results import Result, command_line, git_commit, package_versions
@@ -45,11 +45,11 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
     if engine == "batch":
         from sim.engines.batch import run_batch
 
-        acc = MetricsAccumulator(sc.step_hours, sc.depeg_threshold, sc.repeg_level)
+        acc = MetricsAccumulator(sc.step_hours, sc.depeg_threshold, sc.repeg_level, params["venues"])
         traj = run_batch(params, genesis, paths, record=(), observer=acc)
     else:
         traj = run_engine(engine, params, genesis, paths)
-        acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, genesis)
+        acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, genesis, params["venues"])
     episodes = np.concatenate(acc.episodes) if acc.episodes else np.array([])
     return acc.per_run(traj.final), episodes
 
@@ -77,7 +77,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     started = time.time()
     m = Model.build(sc)
     params, genesis, paths = m.params, m.genesis, m.paths
-    recorded = {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": METRIC_SERIES}
+    recorded = {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": metric_series(genesis)}
     if record not in recorded:
         raise ValueError(f"record must be one of {sorted(recorded)}")
     stream = None
@@ -88,7 +88,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
 
         stream = TrajectoryStream(Path(stream_to) / "trajectories.parquet", recorded[record], paths.runs,
                                   paths.step_hours)
-        keep = tuple(dict.fromkeys(METRIC_SERIES + REPORT_SERIES))
+        keep = tuple(dict.fromkeys(metric_series(genesis) + REPORT_SERIES))
         try:
             traj = run_batch(params, genesis, paths, progress=progress, record=keep, observer=stream)
             stream.close()
@@ -98,7 +98,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     else:
         traj = run_engine(engine, params, genesis, paths, progress=progress, record=recorded[record])
     metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final,
-                              genesis=genesis)
+                              genesis=genesis, venues=params["venues"])
     manifest = {
         "scenario": sc.name,
         "seed": sc.seed,

@@ -52,7 +52,7 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
                    end: dt.date | None = None, seed: int | None = None, top: int = 10, chunk: int = 800) -> dict:
     from sim.engines import run_engine
     from sim.markets import historical
-    from sim.markets.paths import PER_STEP, MarketPaths
+    from sim.markets.paths import MarketPaths, cohort_thresholds, event_inputs
     from sim.model import Model
     from sim.model.state import genesis_state
 
@@ -77,9 +77,12 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         for k in ("btc_usd", "xau_usd"):
             per_run[k] = raw[k] / raw[k][0] * ref[k]
         per_run["pool_depth"] = np.clip(per_run["pool_depth"], 1e-3, 1.0)
-        per_step = {k: np.zeros(steps + 1) for k in PER_STEP}
-        paths = MarketPaths(runs=np.arange(lo, lo + len(batch)), step_hours=first.step_hours, per_run=per_run,
-                            per_step=per_step)
+        # one calendar for the batch (the first window's): bank hours matter only with a bank-hours T-bill
+        # sleeve or scheduled caps, which a window study of the base protocol does not use
+        ids = np.arange(lo, lo + len(batch))
+        paths = MarketPaths(runs=ids, step_hours=first.step_hours, per_run=per_run,
+                            per_step=event_inputs(first, np.arange(steps + 1) * first.step_hours),
+                            per_run_const=cohort_thresholds(first, ids, seed))
         m = Model.build(first, paths=paths)
         # one genesis per column: the stakers' expected APR at hour 0 reads each window's own funding and yield
         per_col = [genesis_state(first, paths.inputs(0, j), m.params) for j in range(len(batch))]

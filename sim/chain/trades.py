@@ -40,14 +40,12 @@ def pool_trades(sc, run: int, expect_sqrt=None) -> list[list[dict]] | None:
     (the model changed since the run was recorded), None is returned and the replay falls back to
     one swap per step.
     """
-    from sim.model.tape import HUSD_POOL
-
     key = (sc.model_dump_json(), int(run))
     if key not in _CACHE:  # a suite replays the same simulated run several times
         steps, sqrt = simulate_tape(sc, run)
         trades = [[{"label": _label(t), "sell_husd": t.sell, "amount": t.amount, "limit": t.sqrt_limit, "used": t.used,
                     "out": t.out, "sqrt_before": t.sqrt_before, "sqrt_after": t.sqrt_after}
-                   for t in step if t.venue == HUSD_POOL] for step in steps]
+                   for t in step if t.venue == sc.pool.name] for step in steps]
         while len(_CACHE) >= 4:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = (trades, sqrt)

@@ -1,19 +1,33 @@
 """Assemble the exogenous inputs of a run: market source + scripted paths + events."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 
-from sim.config import (BankRun, OracleDeviation, OracleStale, Scenario, ScriptedPath, TbillFreeze, VenueFailure,
-                        VenueOutage)
+from sim.config import (
+    BankRun,
+    CustodyFreeze,
+    News,
+    OracleDeviation,
+    OracleStale,
+    Scenario,
+    ScriptedPath,
+    TbillFreeze,
+    VenueFailure,
+    VenueOutage,
+)
 from sim.markets import generator, historical
 from sim.model.parts import claims
 
 PER_RUN = ("btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "pool_depth",
            "stress", "flow_noise")
 PER_STEP = ("venue_failure_share", "venue_claim_rate", "venue_claim_settle_share", "venue_down_btc", "venue_down_xau",
-            "oracle_stale", "oracle_deviation_bps", "tbill_frozen", "run_rate_institutional", "run_rate_retail")
+            "oracle_stale", "oracle_deviation_bps", "tbill_frozen",
+            "run_rate_institutional", "run_rate_retail", "news_loss_share", "bank_open", "cap_multiplier")
+HOLDER_CLASSES = ("institutional", "retail", "stakers")
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,7 @@ class MarketPaths:
     step_hours: float
     per_run: dict[str, np.ndarray]
     per_step: dict[str, np.ndarray]
+    per_run_const: dict[str, np.ndarray] = field(default_factory=dict)  # (R,): fixed for a run (cohort thresholds)
 
     @property
     def steps(self) -> int:
@@ -38,6 +53,7 @@ class MarketPaths:
     def inputs(self, t: int, col) -> dict:
         x = {k: v[t, col] for k, v in self.per_run.items()}
         x.update({k: v[t] for k, v in self.per_step.items()})
+        x.update({k: v[col] for k, v in self.per_run_const.items()})
         x["btc_usd_prev"] = self.per_run["btc_usd"][max(t - 1, 0), col]
         x["xau_usd_prev"] = self.per_run["xau_usd"][max(t - 1, 0), col]
         x["funding_rate_8h_btc_prev"] = self.per_run["funding_rate_8h_btc"][max(t - 1, 0), col]
@@ -62,6 +78,86 @@ def _window(hours: np.ndarray, start: float, duration: float) -> np.ndarray:
     return (hours >= start) & (hours < start + duration)
 
 
+def cohort_thresholds(sc: Scenario, run_ids: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Each holder class's cohort thresholds per run: quantiles of a log-normal spread around the class's
+    threshold, times one log-normal mood per run and class (drawn from its own stream, so the market's
+    random numbers do not move)."""
+    moods = np.array([np.random.default_rng([seed, int(r), 2]).standard_normal(len(HOLDER_CLASSES) + 1)
+                      for r in run_ids]).reshape(len(run_ids), -1)
+    out = {}
+    behaviours = [getattr(sc.agents, c).behaviour for c in HOLDER_CLASSES] + [sc.agents.loopers.derisk]
+    for j, (name, b) in enumerate(zip((*HOLDER_CLASSES, "loopers"), behaviours)):
+        for k in range(b.cohorts):
+            z = NormalDist().inv_cdf((k + 0.5) / b.cohorts) if b.cohorts > 1 else 0.0
+            out[f"threshold_{name}_{k}"] = b.threshold * np.exp(b.threshold_spread * z + b.threshold_run_spread * moods[:, j])
+    return out
+
+
+def calendar_inputs(sc: Scenario, hours: np.ndarray, start: dt.datetime) -> dict[str, np.ndarray]:
+    """Bank hours and scheduled cap multipliers per step, from wall-clock time."""
+    cal = sc.calendar
+    t = np.datetime64(start.replace(tzinfo=None), "s") + (hours * 3600).astype("timedelta64[s]")
+    weekday = (t.astype("datetime64[D]").view("int64") - 4) % 7  # 1970-01-01 was a Thursday: Monday = 0
+    hour_of_day = (t - t.astype("datetime64[D]")).astype("timedelta64[s]").astype(float) / 3600.0
+    open_ = (weekday < 5) & (hour_of_day >= cal.bank_open_hour_utc) & (hour_of_day < cal.bank_close_hour_utc)
+    mult = np.ones_like(hours)
+    for w in cal.cap_schedule:
+        inside = np.isin(weekday, w.weekdays) & (hour_of_day >= w.from_hour_utc) & (hour_of_day < w.to_hour_utc)
+        mult = np.where(inside, mult * w.cap_multiplier, mult)
+    return {"bank_open": open_.astype(float), "cap_multiplier": mult}
+
+
+def run_start(sc: Scenario) -> dt.datetime:
+    """Wall-clock time of hour 0: a historical market's start date, else the calendar's start."""
+    h = sc.market.historical
+    return dt.datetime.combine(h.start_date, dt.time()) if sc.market.source == "historical" else sc.calendar.start
+
+
+def event_inputs(sc: Scenario, hours: np.ndarray, start: dt.datetime | None = None) -> dict[str, np.ndarray]:
+    """The per-step inputs every run shares: events, news, bank hours, scheduled caps."""
+    steps, dt_h = len(hours) - 1, float(hours[1] - hours[0]) if len(hours) > 1 else sc.step_hours
+    ps = {k: np.zeros(steps + 1) for k in PER_STEP}
+    ps.update(calendar_inputs(sc, hours, run_start(sc) if start is None else start))
+    w = sc.protocol.weights
+    failures = []
+    for ev in sc.events:
+        if isinstance(ev, VenueFailure):
+            # the failure lands on the first step whose interval ((t-1)dt, t dt] contains the hour
+            t = min(steps, max(1, int(np.ceil(ev.hour / dt_h))))
+            ps["venue_failure_share"][t] = 1 - (1 - ps["venue_failure_share"][t]) * (1 - ev.share_of_hedge)
+            failures.append({"hour": ev.hour, "rate": ev.recovery_rate, "final_rate": ev.final_recovery_rate,
+                             "delay_hours": ev.recovery_delay_hours, "payout_hours": ev.recovery_payout_hours})
+            at_stake = ev.share_of_hedge * (w.btc + w.xau) * sc.protocol.hedge.initial_margin_ratio * (1 - ev.recovery_rate)
+            loss = at_stake if ev.announced_loss_share is None else ev.announced_loss_share
+            ps["news_loss_share"][_window(hours, ev.hour, ev.news_hours)] += loss
+        elif isinstance(ev, VenueOutage):
+            for a in ev.assets:
+                ps[f"venue_down_{a}"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
+        elif isinstance(ev, CustodyFreeze):
+            raise NotImplementedError("custody_freeze events are described but not simulated yet")
+        elif isinstance(ev, News):
+            ps["news_loss_share"][_window(hours, ev.hour, ev.duration_hours)] += ev.announced_loss_share
+        elif isinstance(ev, OracleStale):
+            ps["oracle_stale"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
+        elif isinstance(ev, OracleDeviation):
+            win = _window(hours, ev.hour, ev.duration_hours)
+            ps["oracle_deviation_bps"][win] = np.maximum(ps["oracle_deviation_bps"][win], ev.deviation_bps)
+        elif isinstance(ev, TbillFreeze):
+            ps["tbill_frozen"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
+        elif isinstance(ev, BankRun):
+            # a constant hourly exit rate q that leaves (1 - share) of holdings after the duration
+            q = 1.0 - (1.0 - ev.share_of_holdings) ** (1.0 / ev.duration_hours)
+            win = _window(hours, ev.hour, ev.duration_hours)
+            for cls in ev.classes:
+                key = f"run_rate_{cls}"
+                ps[key][win] = 1 - (1 - ps[key][win]) * (1 - q)
+    np.clip(ps["news_loss_share"], 0.0, 1.0, out=ps["news_loss_share"])
+    # the failed venues' margin becomes a claim: its mark and payout schedule (sim.model.parts.claims)
+    sched = claims.schedule(steps, dt_h, failures)
+    ps["venue_claim_rate"], ps["venue_claim_settle_share"] = sched["rate"], sched["settle_share"]
+    return ps
+
+
 def build_market(sc: Scenario, runs: np.ndarray | int, seed: int | None = None) -> MarketPaths:
     """Market paths for the given run ids (or for runs 0..N-1 when given a count)."""
     run_ids = np.arange(runs) if np.isscalar(runs) else np.asarray(runs)
@@ -76,33 +172,5 @@ def build_market(sc: Scenario, runs: np.ndarray | int, seed: int | None = None) 
         _apply_scripted(per_run, sp, hours)
     per_run["pool_depth"] = np.clip(per_run["pool_depth"], 1e-3, 1.0)
 
-    ps = {k: np.zeros(steps + 1) for k in PER_STEP}
-    failures = []
-    for ev in sc.events:
-        if isinstance(ev, VenueFailure):
-            # the failure lands on the first step whose interval ((t-1)dt, t dt] contains the hour
-            t = min(steps, max(1, int(np.ceil(ev.hour / dt_h))))
-            ps["venue_failure_share"][t] = 1 - (1 - ps["venue_failure_share"][t]) * (1 - ev.share_of_hedge)
-            failures.append({"hour": ev.hour, "rate": ev.recovery_rate, "final_rate": ev.final_recovery_rate,
-                             "delay_hours": ev.recovery_delay_hours, "payout_hours": ev.recovery_payout_hours})
-        elif isinstance(ev, VenueOutage):
-            for a in ev.assets:
-                ps[f"venue_down_{a}"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
-        elif isinstance(ev, OracleStale):
-            ps["oracle_stale"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
-        elif isinstance(ev, OracleDeviation):
-            w = _window(hours, ev.hour, ev.duration_hours)
-            ps["oracle_deviation_bps"][w] = np.maximum(ps["oracle_deviation_bps"][w], ev.deviation_bps)
-        elif isinstance(ev, TbillFreeze):
-            ps["tbill_frozen"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
-        elif isinstance(ev, BankRun):
-            # a constant hourly exit rate q that leaves (1 - share) of holdings after the duration
-            q = 1.0 - (1.0 - ev.share_of_holdings) ** (1.0 / ev.duration_hours)
-            w = _window(hours, ev.hour, ev.duration_hours)
-            for cls in ev.classes:
-                key = f"run_rate_{cls}"
-                ps[key][w] = 1 - (1 - ps[key][w]) * (1 - q)
-    # the failed venues' margin becomes a claim: its mark and payout schedule (sim.model.parts.claims)
-    sched = claims.schedule(steps, dt_h, failures)
-    ps["venue_claim_rate"], ps["venue_claim_settle_share"] = sched["rate"], sched["settle_share"]
-    return MarketPaths(runs=run_ids, step_hours=dt_h, per_run=per_run, per_step=ps)
+    return MarketPaths(runs=run_ids, step_hours=dt_h, per_run=per_run, per_step=event_inputs(sc, hours),
+                       per_run_const=cohort_thresholds(sc, run_ids, seed))

@@ -20,12 +20,13 @@ from sim.model.parts.common import pay_out, redeem_capacity, safe_div
 # --- Minter -----------------------------------------------------------------------------------------
 def mint_room(p: dict, s: dict, dt):
     """HUSD the Minter can issue this step: what is left of the step's cap, nothing while paused."""
-    return np.where(s["mint_paused"] > 0, 0.0, np.maximum(p["mint_cap_per_hour"] * dt - s["mint_cap_used_usd"], 0.0))
+    cap = p["mint_cap_per_hour"] * s["cap_multiplier"] * dt
+    return np.where(s["mint_paused"] > 0, 0.0, np.maximum(cap - s["mint_cap_used_usd"], 0.0))
 
 
 def redeem_room(p: dict, s: dict, dt):
     """HUSD the Minter can redeem this step: the step's cap and the instant liquidity behind it."""
-    cap_left = np.maximum(p["redeem_cap_per_hour"] * dt - s["redeem_cap_used_usd"], 0.0)
+    cap_left = np.maximum(p["redeem_cap_per_hour"] * s["cap_multiplier"] * dt - s["redeem_cap_used_usd"], 0.0)
     return np.minimum(cap_left, redeem_capacity(p, s, dt) / (1 - p["redeem_fee"]))
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import Scenario
+from sim.config import Behaviour, Scenario, SignalWeights
 from sim.model import amm
+from sim.model.venues import HOLDER_CLASSES, build_venues
 
 
 def hyb_liquidity(pool_usd: float, price: float, width: float = 20.0) -> tuple[float, float, float]:
@@ -22,10 +23,14 @@ def hyb_liquidity(pool_usd: float, price: float, width: float = 20.0) -> tuple[f
 def make_params(sc: Scenario) -> dict:
     p, a, pool = sc.protocol, sc.agents, sc.pool
     hyb_L, hyb_sa, hyb_sb = hyb_liquidity(pool.hyb_pool_usd, pool.hyb_price_start)
+    venues = build_venues(sc)
+    buy = p.reserve.buy
+    lp = a.liquidity_providers
     return {
         "depeg_threshold": sc.depeg_threshold,
         # pool
-        "curve": amm.Curve.from_usd([(r.price_lower, r.price_upper, r.usd) for r in pool.ranges], 1.0),
+        "curve": venues[0].curve,
+        "venues": venues,
         "pool_fee": pool.fee_fraction,
         "hyb_curve": amm.Curve.from_positions([(hyb_sa**2, hyb_sb**2, hyb_L)]),
         "hyb_fee": pool.hyb_fee_fraction,
@@ -54,6 +59,14 @@ def make_params(sc: Scenario) -> dict:
         "distribution_interval": p.revenue.distribution_interval_hours,
         "distribute_carry_only": p.revenue.distribute == "carry",
         "reserve_draw_per_hour": p.reserve.max_draw_usd_per_hour,
+        "reserve_buy": buy.enabled,
+        "reserve_buy_trigger": buy.trigger_price,
+        "reserve_buy_per_hour": buy.budget_usd_per_hour,
+        "reserve_buy_venue": next(i for i, v in enumerate(venues) if v.name == (buy.venue or pool.name)),
+        "reserve_buy_burns": buy.then == "burn",
+        "reserve_buy_backstop": buy.fund_with_backstop,
+        "publish_interval_hours": p.disclosure.publish_interval_hours,
+        "tbill_bank_hours": sc.calendar.tbill_redemption == "bank_hours",
         "backstop_enabled": p.backstop.enabled,
         "backstop_sale_day": p.backstop.max_sale_usd_per_day,
         "backstop_trigger": p.backstop.trigger_deficit_bps / 1e4,
@@ -70,17 +83,24 @@ def make_params(sc: Scenario) -> dict:
         "arb_enabled": a.arbitrageurs.enabled,
         "arb_edge": a.arbitrageurs.min_edge_bps / 1e4,
         "arb_gas_usd": a.arbitrageurs.gas_usd,
-        "inst_exit_discount": a.institutional.exit_discount_bps / 1e4,
-        "inst_exit_per_hour": a.institutional.exit_rate_per_hour,
-        "inst_max_pool_discount": a.institutional.max_pool_sell_discount_bps / 1e4,
-        "retail_panic_discount": a.retail.panic_discount_bps / 1e4,
-        "retail_panic_per_hour": a.retail.panic_rate_per_hour,
-        "retail_patience_hours": a.retail.patience_hours,
+        "xarb_capital_usd": a.arbitrageurs.cross_venue_capital_usd,
+        "parb_capital_usd": a.arbitrageurs.patient_capital_usd,
+        "parb_hurdle_apr": a.arbitrageurs.patient_hurdle_apr,
+        "holders": {c: behaviour(getattr(a, c).behaviour) for c in HOLDER_CLASSES},
+        "loopers_derisk": behaviour(a.loopers.derisk),
+        "staker_cooldown_hours": a.stakers.cooldown_hours,
+        "lp_weights": weights(lp.weights),
+        "lp_threshold": lp.threshold,
+        "lp_pull_per_alarm": lp.pull_per_alarm,
+        "lp_max_pull": lp.max_pull,
+        "lp_pull_hours": lp.pull_hours,
+        "lp_return_hours": lp.return_hours,
         "retail_noise_per_hour": a.retail.noise_flow_usd_per_hour,
         "loop_max_ltv": a.loopers.max_ltv,
         "loop_liq_ltv": a.loopers.liquidation_ltv,
         "loop_liq_bonus": a.loopers.liquidation_bonus_bps / 1e4,
         "loop_close_factor": a.loopers.close_factor,
+        "loop_liquidations_per_hour": a.loopers.liquidations_per_hour,
         "loop_speed_per_hour": a.loopers.lever_speed_per_hour,
         "loop_min_spread": a.loopers.min_spread_apr,
         "lending_supply": a.loopers.lending_supply_usd,
@@ -104,6 +124,19 @@ def make_params(sc: Scenario) -> dict:
             "buyback_per_hour": c.sell_rate_below_nav_per_hour,
         } for c in a.treasury_companies),
     }
+
+
+SIGNALS = tuple(SignalWeights.model_fields)
+
+
+def weights(w: SignalWeights) -> tuple[float, ...]:
+    """Signal weights in the order of SIGNALS."""
+    return tuple(float(getattr(w, k)) for k in SIGNALS)
+
+
+def behaviour(b: Behaviour) -> dict:
+    return {"reaction_hours": b.reaction_hours, "cohorts": b.cohorts, "exit_per_hour": b.exit_rate_per_hour,
+            "weights": weights(b.weights), "limit_price": max(1 - b.sell_limit_discount_bps / 1e4, 0.0)}
 
 
 def _holder_weights(sc: Scenario) -> tuple[float, float, float]:

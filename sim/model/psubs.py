@@ -11,8 +11,8 @@ from __future__ import annotations
 from sim.model.parts.dats import dats_vars, p_dats
 from sim.model.parts.hedge import ACCRUE_VARS, p_accrue
 from sim.model.parts.market import MARKET_VARS, p_market
-from sim.model.parts.rebalance import OBSERVE_VARS, REBALANCE_VARS, p_observe, p_rebalance
-from sim.model.parts.trading import TRADING_VARS, p_trading
+from sim.model.parts.rebalance import REBALANCE_VARS, observe_vars, p_observe, p_rebalance
+from sim.model.parts.trading import p_trading, trading_vars
 from sim.model.parts.treasury import TREASURY_VARS, p_treasury
 
 PSUBS = [
@@ -20,15 +20,16 @@ PSUBS = [
      "details": "exogenous prices, rates, pool depth and oracle health enter; breakers and per-step caps reset"},
     {"label": "accrue", "policy": p_accrue, "variables": ACCRUE_VARS, "enabled": True,
      "details": "T-bill NAV, hedge PnL, funding and basis; margin liquidation; venue failure; T+1 settlement"},
-    {"label": "trading", "policy": p_trading, "variables": TRADING_VARS, "enabled": True,
-     "details": "retail flow and panic, institutional exits, loopers, PSM and mint/redeem arbitrage on the pool"},
+    {"label": "trading", "policy": p_trading, "variables": trading_vars, "enabled": True,
+     "details": "holders read their signals and exit (queues), retail flow, loopers, cross-venue and PSM/mint/redeem "
+                "arbitrage, reserve purchases, LPs pull or return liquidity"},
     {"label": "dats", "policy": p_dats, "variables": dats_vars, "enabled": True,
      "details": "treasury companies: mNAV from sentiment, buybacks below NAV, forced sales on covenant or maturity"},
     {"label": "treasury", "policy": p_treasury, "variables": TREASURY_VARS, "enabled": True,
      "details": "reserve fund covers deficits, backstop sells HYB, surplus to stakers and reserve"},
     {"label": "rebalance", "policy": p_rebalance, "variables": REBALANCE_VARS, "enabled": True,
      "details": "sleeves toward target weights, re-hedge, margin top-up and sweep, buffer from T-bills"},
-    {"label": "observe", "policy": p_observe, "variables": OBSERVE_VARS, "enabled": True,
+    {"label": "observe", "policy": p_observe, "variables": observe_vars, "enabled": True,
      "details": "derived observables: peg price, backing ratio, HYB price, share price, looper LTV"},
 ]
 

@@ -17,6 +17,32 @@ COMPANY_VARS = ("btc_units", "husd", "hyb", "debt_usd", "mnav", "sentiment", "as
                 "loss_usd")
 
 
+# Holder classes that decide from what they observe, and the prefix of their state variables.
+HOLDER_PREFIX = {"institutional": "inst", "retail": "retail", "stakers": "staker"}
+
+
+def holder_vars(prm: dict) -> tuple[str, ...]:
+    """Each holder class's alarm, cohort shares and exit queue (stakers: unstaking, then queued)."""
+    out = ["looper_alarm", "unstaking_husd"]
+    for cls, pre in HOLDER_PREFIX.items():
+        out += [f"{pre}_alarm", f"{pre}_queue_husd"]
+        out += [f"{pre}_c{k}_frac" for k in range(prm["holders"][cls]["cohorts"])]
+    return tuple(out)
+
+
+def venue_vars(prm: dict) -> tuple[str, ...]:
+    """Each venue's price (and sqrt price beside the reference pool's), liquidity pulled, recent swings;
+    for order books, the cross-venue arbitrage inventory in transit, delivered, and its cost."""
+    out = []
+    for v in prm["venues"]:
+        out += [v.price_key, f"depth_{v.name}", v.pull_key, f"lp_vol_{v.name}"]
+        if v.kind != "reference":
+            out.append(v.sqrt_key)
+        if v.kind == "order_book":
+            out += [f"xarb_transit_{v.name}", f"xarb_ready_{v.name}", f"xarb_cost_{v.name}"]
+    return tuple(out)
+
+
 def sleeve_vars() -> tuple[str, ...]:
     """Every hedged sleeve's spot units, short units and cash margin."""
     return tuple(f"{a}_{k}" for a in HEDGED_ASSETS for k in ("units", "short_units", "margin_usd"))
@@ -102,6 +128,20 @@ def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None)
     s.update({"margin_topup_usd": 0.0, "margin_ratio": ratio, "margin_ratio_low": ratio if ratio > 0 else np.inf,
               "cum_unhedged_pnl": 0.0, "staker_carry_account_usd": 0.0, "reserve_lent_usd": 0.0,
               "reserve_repaid_usd": 0.0})
+    # what holders observe and how they stand (issue 14): alarms start calm, cohorts equal, queues empty
+    s.update({k: 0.0 for k in holder_vars(prm)})
+    for cls, pre in HOLDER_PREFIX.items():
+        K = prm["holders"][cls]["cohorts"]
+        s.update({f"{pre}_c{k}_frac": 1.0 / K for k in range(K)})
+    s.update({k: 0.0 for k in venue_vars(prm)})
+    for v in prm["venues"]:
+        s[v.price_key], s[f"depth_{v.name}"] = 1.0, depth
+        if v.kind != "reference":
+            s[v.sqrt_key] = 1.0
+    s.update({"published_backing_ratio": 1.0, "exit_share_24h": 0.0, "btc_ema_24h": btc, "bank_open": 1.0,
+              "cap_multiplier": 1.0, "loss_stakers": 0.0, "liquidator_queue_husd": 0.0,
+              "reserve_bought_husd": 0.0, "reserve_buy_usd": 0.0, "reserve_husd": 0.0,
+              "parb_husd": 0.0, "parb_cost_usd": 0.0})
     # treasury companies: holdings bought at the start prices; their HUSD comes out of the float
     for i, c in enumerate(ag.treasury_companies):
         hyb0 = sc.pool.hyb_price_start
@@ -134,10 +174,15 @@ TRAJECTORY_COLUMNS = (
     "inst_husd", "retail_husd", "vault_husd", "float_husd", "looper_debt_usd", "looper_ltv", "borrow_apr",
     "looper_liquidated_usd", "loss_institutional", "loss_retail", "loss_loopers", "hours_below",
     "inst_exited_husd", "deposits_usd",
+    # what holders see and how far they got out (issue 14)
+    "published_backing_ratio", "exit_share_24h", "inst_alarm", "retail_alarm", "staker_alarm", "looper_alarm",
+    "inst_queue_husd", "retail_queue_husd", "staker_queue_husd", "unstaking_husd", "liquidator_queue_husd",
+    "reserve_bought_husd", "reserve_buy_usd", "bank_open", "parb_husd",
 )
 
 
 def trajectory_columns(state: dict) -> tuple[str, ...]:
-    """The core columns plus each treasury company's."""
+    """The core columns plus each venue's price and liquidity pulled, and each treasury company's."""
+    venues = tuple(k for k in state if k.startswith(("price_", "depth_", "lp_pull_")))
     dats = tuple(f"dat{i}_{k}" for i in range(dat_count(state)) for k in COMPANY_VARS if k != "sentiment")
-    return TRAJECTORY_COLUMNS + dats
+    return TRAJECTORY_COLUMNS + venues + dats

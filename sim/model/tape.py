@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # Who trades: the holder classes, the agents and the protocol's own operations.
-WHO = ("retail", "institutional", "looper", "liquidation", "arbitrage", "treasury_company", "reserve", "backstop")
-# Where: the HUSD/USDC Uniswap v3 pool (the reference venue) and the HYB/USDC backstop pool.
-HUSD_POOL, HYB_POOL = "husd_pool", "hyb_pool"
+WHO = ("retail", "institutional", "stakers", "looper", "liquidation", "arbitrage", "treasury_company", "reserve",
+       "backstop")
+# Where: a HUSD venue by its name (the reference Uniswap pool is `pool.name`, "uniswap" by default), or
+# the HYB/USDC backstop pool.
+HYB_POOL = "hyb_pool"
 
 
 @dataclass
 class Trade:
     """One exact-input swap. `sell` is True when the base token (HUSD, or HYB on the HYB pool) goes in.
-    `amount` is what was offered, `used` what the pool took (less when the price limit or the edge of
+    `venue` is a HUSD venue's name or HYB_POOL. `amount` is what was offered, `used` what the pool took (less when the price limit or the edge of
     liquidity stopped it), `out` what came back; prices are sqrt(price of the base token in USDC)."""
 
     step: int
@@ -45,8 +47,8 @@ class Tape:
 
     def record(self, who: str, venue: str, sell, amount, used, out, sqrt_before, sqrt_after, sqrt_limit=None) -> None:
         """Called by the model after each swap; values are scalars or arrays over runs (copied)."""
-        if who not in WHO or venue not in (HUSD_POOL, HYB_POOL):
-            raise ValueError(f"unknown trader {who!r} or venue {venue!r}")
+        if who not in WHO:
+            raise ValueError(f"unknown trader {who!r}")
         self._rows.append((self.step, who, venue, *(np.array(v, dtype=float, copy=True)
                                                   for v in (sell, amount, used, out, sqrt_before, sqrt_after)),
                            None if sqrt_limit is None else np.array(sqrt_limit, dtype=float, copy=True)))

@@ -37,7 +37,7 @@ def scenarios(draw):
     # weights: three cut points on [0, 1] give four shares that sum to 1 exactly
     cuts = sorted(draw(st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3)))
     w = dict(zip(("tbill", "btc", "xau", "buffer"), np.diff([0.0, *cuts, 1.0]).tolist()))
-    w["buffer"] = 1.0 - w["tbill"] - w["btc"] - w["xau"]  # absorb float rounding
+    w["buffer"] = max(1.0 - w["tbill"] - w["btc"] - w["xau"], 0.0)  # absorb float rounding
     crash = draw(st.floats(0.3, 1.6))  # BTC multiplier over 6 hours: crashes and spikes
     events = []
     if draw(st.booleans()):

@@ -8,7 +8,7 @@ from sim.engines.batch import run_batch
 from sim.model import Model, actions
 from sim.model.parts.common import backing, holder_husd
 from sim.model.psubs import PSUBS, block_variables, check_writes
-from sim.model.tape import HUSD_POOL, Tape
+from sim.model.tape import Tape
 
 
 def _scenario(**kw):
@@ -26,8 +26,8 @@ def test_state_variables__declared_by_the_blocks_that_write_them__the_rest_never
     assert all((traj.data[k] == traj.data[k][0]).all() for k in unowned), unowned
 
 
-def test_a_policy_writing_what_its_block_does_not_declare__is_refused_by_the_engine(monkeypatch):
-    block = dict(PSUBS[-1])
+def test_a_policy_writing_what_its_block_does_not_declare__is_refused_by_the_engine():
+    block = dict(PSUBS[1])  # accrue: a fixed tuple of variables
     with pytest.raises(RuntimeError, match="does not declare"):
         check_writes(block, {}, [*block["variables"], "supply"])
     with pytest.raises(RuntimeError, match="misses"):
@@ -48,7 +48,7 @@ def test_tape__trades_of_one_run_in_a_batch__equal_the_run_simulated_alone():
     assert {"retail", "arbitrage"} <= whos, whos  # institutions redeem through the Minter while caps allow
     # each step's last HUSD-pool trade ends where the model's pool ends the step
     for k, step in enumerate(a):
-        pool = [t for t in step if t.venue == HUSD_POOL]
+        pool = [t for t in step if t.venue == sc.pool.name]
         if pool:
             assert pool[-1].sqrt_after == pytest.approx(traj.data["pool_sqrt_price"][k, 2], rel=1e-15)
 

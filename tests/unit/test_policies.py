@@ -160,8 +160,12 @@ def _below_peg(price, overrides=None):
     return sc, p, s, x
 
 
+CALM_HOLDERS = {c: {"behaviour": {"threshold": 1.0}} for c in ("institutional", "retail", "stakers")}
+
+
 def test_trading__below_peg__arbitrage_redeems_and_restores_price_within_caps():
-    _, p, s, x = _below_peg(0.985, {"protocol": {"psm": {"enabled": False}}})
+    # holders who do not react, so the arbitrageurs have the whole redemption cap
+    _, p, s, x = _below_peg(0.985, {"protocol": {"psm": {"enabled": False}}, "agents": CALM_HOLDERS})
     o = after(p_trading, p, s, x)
     assert o["supply"] < s["supply"] and o["redeemed_usd"] > 0
     assert o["redeem_cap_used_usd"] <= p["redeem_cap_per_hour"] * x["dt_hours"] + 1e-6
@@ -198,12 +202,16 @@ def test_trading__above_peg__minter_mints_within_cap():
     assert o["supply"] - s["supply"] == pytest.approx(o["mint_cap_used_usd"])
 
 
-def test_trading__large_discount__retail_panics_and_institutions_exit():
-    _, p, s, x = _below_peg(0.97, {"agents": {"arbitrageurs": {"enabled": False}}})
+def test_trading__large_discount__institutions_exit_at_once_retail_only_once_it_lasts():
+    _, p, s, x = _below_peg(0.97, {"agents": {"arbitrageurs": {"enabled": False},
+                                              "retail": {"noise_flow_usd_per_hour": 0}}})
     o = after(p_trading, p, s, x)
-    assert o["retail_husd"] < s["retail_husd"]
-    assert o["inst_husd"] < s["inst_husd"]
-    assert o["loss_retail"] > 0
+    assert o["inst_husd"] < s["inst_husd"] and o["inst_exited_husd"] > 0  # within the hour
+    assert o["retail_husd"] == s["retail_husd"]  # retail reads the price over half a day
+    for _ in range(36):  # the discount lasts (the pool is held at 0.97)
+        o["pool_sqrt_price"] = np.sqrt(0.97)
+        o = after(p_trading, p, o, x)
+    assert o["retail_husd"] < s["retail_husd"] and o["loss_retail"] > 0
 
 
 def test_trading__small_discount__retail_holds():
@@ -310,13 +318,21 @@ def test_rebalance__buffer_short__refilled_from_tbills_instantly():
     assert o["buffer_usd"] > s["buffer_usd"] and o["tbill_instant_used_usd"] > 0
 
 
-def test_rebalance__tbills_frozen__buffer_refill_goes_t_plus_1():
+def test_rebalance__tbills_frozen__nothing_leaves_the_sleeve_not_even_t_plus_1():
     _, p, s, x = setup()
     s["tbill_frozen"] = 1.0
     s["buffer_usd"] -= 50e6
     s["tbill_units"] += 50e6
     o = after(p_rebalance, p, s, x)
-    assert o["tbill_instant_used_usd"] == 0.0
+    assert o["tbill_instant_used_usd"] == 0.0 and o["tbill_pending_usd"] == 0.0
+    assert o["tbill_units"] >= s["tbill_units"]
+
+
+def test_rebalance__buffer_short__refill_goes_t_plus_1_beyond_the_instant_limit():
+    _, p, s, x = setup({"protocol": {"tbill": {"instant_redemption_limit_usd_per_day": 0}}})
+    s["buffer_usd"] -= 50e6
+    s["tbill_units"] += 50e6
+    o = after(p_rebalance, p, s, x)
     assert o["tbill_pending_usd"] > 0 and o["tbill_pending_due_hour"] == x["hour"] + p["tbill_settlement_hours"]
 
 

@@ -47,17 +47,21 @@ def hedged_value(s: dict):
 
 
 def holder_husd(s: dict):
-    """HUSD held by every holder: supply always equals this (institutions, retail, the sHUSD vault,
-    the float of pool/LPs/arbitrageurs, and treasury companies)."""
-    total = s["inst_husd"] + s["retail_husd"] + s["vault_husd"] + s["float_husd"]
+    """HUSD held by every holder: supply always equals this (institutions and retail, queued exits
+    included; the sHUSD vault; stakers who unstaked, cooling down or queued to sell; the float of
+    pools, LPs, market makers and arbitrageurs; HUSD the reserve bought and holds; treasury companies)."""
+    total = (s["inst_husd"] + s["retail_husd"] + s["vault_husd"] + s["float_husd"] + s["unstaking_husd"]
+             + s["staker_queue_husd"] + s["reserve_husd"])
     for i in range(dat_count(s)):
         total = total + s[f"dat{i}_husd"]
     return total
 
 
 def tbill_instant_available(p: dict, s: dict):
+    """Instant T-bill redemption left today: none while frozen, or out of bank hours for a fund that keeps them."""
     room = np.maximum(p["tbill_instant_limit_day"] - s["tbill_instant_used_usd"], 0.0)
-    return np.where(s["tbill_frozen"] > 0, 0.0, np.minimum(room, s["tbill_units"] * s["tbill_nav"]))
+    closed = (s["tbill_frozen"] > 0) | ((s["bank_open"] <= 0) & p["tbill_bank_hours"])
+    return np.where(closed, 0.0, np.minimum(room, s["tbill_units"] * s["tbill_nav"]))
 
 
 def unwind_available(p: dict, s: dict, dt):

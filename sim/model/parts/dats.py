@@ -9,7 +9,7 @@ import numpy as np
 from sim.model import amm
 from sim.model.parts.common import per_step, safe_div
 from sim.model.state import COMPANY_VARS
-from sim.model.tape import HUSD_POOL, HYB_POOL
+from sim.model.tape import HYB_POOL
 
 SENTIMENT_HORIZON_HOURS = 720.0  # sentiment reads as a 30-day NAV log return
 
@@ -46,7 +46,7 @@ def _sell_holdings(p, o, x, i, usd):
     got_husd, sp, _f, used_h = amm.swap_exact_in(before, husd_amt, np.ones_like(husd_amt, dtype=bool),
                                                  p["curve"], o["pool_depth"], p["pool_fee"])
     if tape is not None:
-        tape.record("treasury_company", HUSD_POOL, True, husd_amt, used_h, got_husd, before, sp)
+        tape.record("treasury_company", p["venues"][0].name, True, husd_amt, used_h, got_husd, before, sp)
     o["pool_sqrt_price"] = sp
     o[f"dat{i}_husd"] = o[f"dat{i}_husd"] - used_h
     o["float_husd"] = o["float_husd"] + used_h

@@ -132,7 +132,8 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     o["cum_yield"] = o["cum_yield"] + o["tbill_units"] * (nav - o["tbill_nav"])
     o["tbill_nav"] = nav
     # T+1 redemptions land in the buffer when due.
-    due = (o["tbill_pending_usd"] > 0) & (hour >= s["tbill_pending_due_hour"])
+    # (a fund that keeps bank hours settles only while they are open)
+    due = (o["tbill_pending_usd"] > 0) & (hour >= s["tbill_pending_due_hour"]) & ((s["bank_open"] > 0) | (not p["tbill_bank_hours"]))
     o["buffer_usd"] = o["buffer_usd"] + np.where(due, o["tbill_pending_usd"], 0.0)
     o["tbill_pending_usd"] = np.where(due, 0.0, o["tbill_pending_usd"])
 

@@ -7,13 +7,18 @@ from sim.model import amm
 from sim.model.parts.common import backing, raise_cash, safe_div, sleeve_value, tbill_instant_available
 from sim.model.parts.trading import borrow_apr
 from sim.model.state import HEDGED_ASSETS, margin_vars, sleeve_vars
+from sim.model.venues import venue_depth
 
 REBALANCE_VARS = ("buffer_usd", "tbill_units", "tbill_pending_usd", "tbill_pending_due_hour", "tbill_instant_used_usd",
                   "cum_costs", "reserve_fund_usd", "reserve_drawn_usd", "reserve_lent_usd", "margin_topup_usd",
                   *sleeve_vars(), *margin_vars("to_venue_usd", "to_venue_due_hour", "from_venue_usd",
                                                "from_venue_due_hour"))
 OBSERVE_VARS = ("peg_price", "backing_usd", "backing_ratio", "hyb_price", "share_price", "looper_ltv", "borrow_apr",
-                "net_delta_usd", "margin_ratio")
+                "net_delta_usd", "published_backing_ratio", "margin_ratio")
+
+
+def observe_vars(p: dict) -> tuple[str, ...]:
+    return (*OBSERVE_VARS, *(v.price_key for v in p["venues"]), *(f"depth_{v.name}" for v in p["venues"]))
 
 
 def _transfer(p: dict, o: dict, asset: str, direction: str, amount, hour) -> None:
@@ -57,7 +62,7 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
         # a margin call: top up to the initial ratio, one transfer in flight at a time
         want = np.where(up & (o[f"{a}_to_venue_usd"] <= 0), np.maximum(im * notional - o[f"{a}_margin_usd"], 0.0), 0.0)
         if np.any(want > 0):
-            view = {**o, "tbill_nav": s["tbill_nav"], "tbill_frozen": s["tbill_frozen"]}  # what the waterfall reads
+            view = {**o, **{k: s[k] for k in ("tbill_nav", "tbill_frozen", "bank_open")}}  # what the waterfall reads
             top_up = raise_cash(p, view, want, dt)
             o.update({k: view[k] for k in o})
             o["margin_topup_usd"] = o["margin_topup_usd"] + top_up
@@ -90,12 +95,14 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
     o["tbill_units"] = o["tbill_units"] + safe_div(buy, nav)
     o["buffer_usd"] = o["buffer_usd"] - buy
     need = np.maximum(gap, 0.0)
-    instant = np.minimum(need, tbill_instant_available(p, o | {"tbill_nav": nav, "tbill_frozen": s["tbill_frozen"]}))
+    instant = np.minimum(need, tbill_instant_available(p, o | {"tbill_nav": nav, "tbill_frozen": s["tbill_frozen"],
+                                                                "bank_open": s["bank_open"]}))
     o["tbill_units"] = o["tbill_units"] - safe_div(instant, nav)
     o["tbill_instant_used_usd"] = o["tbill_instant_used_usd"] + instant
     o["buffer_usd"] = o["buffer_usd"] + instant
     # the rest goes T+1, one lot at a time
-    slow = np.where(o["tbill_pending_usd"] > 0, 0.0, np.minimum(need - instant, o["tbill_units"] * nav))
+    # (nothing leaves a frozen sleeve, not even T+1)
+    slow = np.where((o["tbill_pending_usd"] > 0) | (s["tbill_frozen"] > 0), 0.0, np.minimum(need - instant, o["tbill_units"] * nav))
     o["tbill_units"] = o["tbill_units"] - safe_div(slow, nav)
     o["tbill_pending_due_hour"] = np.where(slow > 0, hour + p["tbill_settlement_hours"], o["tbill_pending_due_hour"])
     o["tbill_pending_usd"] = o["tbill_pending_usd"] + slow
@@ -103,15 +110,23 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
 
 
 def p_observe(p: dict, s: dict, x: dict) -> dict:
-    """Derived observables recorded every step (no state change)."""
+    """Derived observables recorded every step (no state change): the reference price, every venue's,
+    the backing. When a proof of reserves is due, the protocol publishes (backing + reserve fund) / supply:
+    what holders can check their claim against."""
     b = backing(s)
+    ratio = safe_div(b, s["supply"], 1.0)
+    publish = (x["hour"] % p["publish_interval_hours"]) < x["dt_hours"]
+    covered = safe_div(b + s["reserve_fund_usd"], s["supply"], 1.0)
     sp = safe_div(s["vault_husd"], s["vault_shares"], 1.0)
     price = s["pool_sqrt_price"] ** 2
     coll_val = s["looper_shares"] * sp * price
     return {
         "peg_price": price,
         "backing_usd": b,
-        "backing_ratio": safe_div(b, s["supply"], 1.0),
+        "backing_ratio": ratio,
+        "published_backing_ratio": np.where(publish, covered, s["published_backing_ratio"]),
+        **{v.price_key: s[v.sqrt_key] ** 2 for v in p["venues"]},
+        **{f"depth_{v.name}": venue_depth(v, s, x) for v in p["venues"]},
         "hyb_price": s["hyb_sqrt_price"] ** 2,
         "share_price": sp,
         "looper_ltv": safe_div(s["looper_debt_usd"], coll_val),
