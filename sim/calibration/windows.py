@@ -7,8 +7,8 @@ exact or say where it is not:
   in dollars at the start (units = weight x supply / start price), so every dollar flow scales with
   price / start price and the rescaling changes nothing.
 - Each column's genesis state is that window's own (the stakers' expected APR at hour 0 reads the
-  window's funding and T-bill yield). Every window sees the same order-flow draw, so windows differ
-  only by their market.
+  window's funding and T-bill yield). Every window sees the same order-flow draw and the same holder
+  moods (run 0's), so windows differ only by their market.
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         ids = np.arange(lo, lo + len(batch))
         paths = MarketPaths(runs=ids, step_hours=first.step_hours, per_run=per_run,
                             per_step=event_inputs(first, np.arange(steps + 1) * first.step_hours),
-                            per_run_const=cohort_thresholds(first, ids, seed))
+                            per_run_const=cohort_thresholds(first, np.zeros_like(ids), seed))  # run 0's moods
         m = Model.build(first, paths=paths)
         # one genesis per column: the stakers' expected APR at hour 0 reads each window's own funding and yield
         per_col = [genesis_state(first, paths.inputs(0, j), m.params) for j in range(len(batch))]
