@@ -290,8 +290,9 @@ class Hedge(Strict):
     """Share of a short the venue's liquidation engine can close per hour (partial fills). A breach
     closes what brings margin back to maintenance (the whole short when equity is gone), at most this."""
     max_move_per_substep_bps: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 100
-    """Fine steps through a shock: a step whose price moves more than this is marked (and its margin
-    checked) in sub-steps of at most this move, up to `max_substeps`."""
+    """Fine steps through a shock: a step in which the venue liquidates is re-marked in sub-steps of at
+    most this price move, up to `max_substeps`, so it liquidates at the crossing (within a step the
+    path is monotone: a step that ends above maintenance never crossed it)."""
     max_substeps: Annotated[int, Field(ge=1, le=64)] = 24
 
     @model_validator(mode="after")

@@ -115,15 +115,15 @@ def _mark_runs(p: dict, o: dict, x: dict, a: str, dt) -> dict:
 def p_accrue(p: dict, s: dict, x: dict) -> dict:
     """Spec: T-bill NAV accrues the yield; each crypto sleeve holds spot and an equal short perp whose
     PnL, funding (shorts receive positive funding) and basis settle into cash margin at the venue.
-    A step with a large price move is marked in sub-steps; at each, margin below maintenance has the
-    venue liquidate the short partially, with a penalty (the sleeve is then partly unhedged until
-    rebalancing re-hedges). Transfers in flight land when due (to a venue only while it is up). A
+    Margin below maintenance has the venue liquidate the short partially, with a penalty (the sleeve
+    is then partly unhedged until rebalancing re-hedges); a step in which that happens is re-marked in
+    sub-steps so it happens at the crossing. `margin_ratio_low` is the step's lowest margin / notional
+    before the venue acts (inf with no short open). Transfers in flight land when due (to a venue only while it is up). A
     venue failure closes its share of the hedge and turns that share of margin into a claim, marked at
     the expected recovery and paid out on the event's schedule.
     """
     # Parameters
     dt = x["dt_hours"]
-    k_prem = p["premium_per_funding"]
     # State Variables
     o = {k: s[k] for k in ACCRUE_VARS}
     hour = x["hour"]
