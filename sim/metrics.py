@@ -173,7 +173,7 @@ class MetricsAccumulator:
             "loss_treasury_companies_usd": sum(company_loss, np.zeros_like(self.min_price)),
             "hedge_liquidated": (end["hedge_liquidations"] > 0).astype(float),
             "looper_liquidated_usd": end["looper_liquidated_usd"],
-            "protocol_costs_usd": end["cum_costs"] + end["cum_venue_loss"],
+            "protocol_costs_usd": end["cum_costs"] + end["cum_venue_loss"] + end["cum_custody_loss"],
             "funding_income_usd": end["cum_funding"],
             "supply_change": end["supply"] / st["supply"] - 1,
             "redeemed_share": end["redeemed_usd"] / st["supply"],

@@ -56,11 +56,13 @@ def margin_vars(*names: str) -> tuple[str, ...]:
 
 CLAIMS = "venue_claim"
 """The claims ledger of failed perp venues (`sim.model.parts.claims`): venue_claim_{face,mark,recovered}_usd."""
+CUSTODY = "custody_claim"
+"""The claims ledger of backing frozen at a custodian (`sim.model.parts.custody`)."""
 
 
 # Cumulative dollar flows: backing + reserve fund changes by exactly these (the value ledger).
 LEDGER_VARS = ("cum_collateral_in", "cum_collateral_out", "cum_yield", "cum_funding", "cum_basis", "cum_hedge_pnl",
-               "cum_spot_pnl", "cum_costs", "cum_venue_loss", "cum_backstop_in")
+               "cum_spot_pnl", "cum_costs", "cum_venue_loss", "cum_backstop_in", "cum_custody_loss")
 
 
 def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None) -> dict:
@@ -124,6 +126,7 @@ def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None)
     s.update({k: 0.0 for k in margin_vars("to_venue_usd", "to_venue_due_hour", "from_venue_usd", "from_venue_due_hour",
                                           "venue_down")})
     s.update(claims.genesis(CLAIMS))
+    s.update(claims.genesis(CUSTODY))
     ratio = float(margin_ratio(s))
     s.update({"margin_topup_usd": 0.0, "margin_ratio": ratio, "margin_ratio_low": ratio if ratio > 0 else np.inf,
               "cum_unhedged_pnl": 0.0, "staker_carry_account_usd": 0.0, "reserve_lent_usd": 0.0,
@@ -171,6 +174,7 @@ TRAJECTORY_COLUMNS = (
     "cum_venue_loss", "hedge_liquidations", "margin_ratio", "margin_ratio_low", "margin_topup_usd", "btc_to_venue_usd", "btc_from_venue_usd",
     "xau_to_venue_usd", "xau_from_venue_usd", "venue_claim_face_usd", "venue_claim_mark_usd", "venue_claim_recovered_usd",
     "btc_venue_down", "xau_venue_down",
+    "custody_claim_face_usd", "custody_claim_mark_usd", "custody_claim_recovered_usd", "cum_custody_loss",
     "inst_husd", "retail_husd", "vault_husd", "float_husd", "looper_debt_usd", "looper_ltv", "borrow_apr",
     "looper_liquidated_usd", "loss_institutional", "loss_retail", "loss_loopers", "hours_below",
     "inst_exited_husd", "deposits_usd",

@@ -8,7 +8,7 @@ import sim
 from sim.engines import run_engine
 from sim.model import Model
 
-SHIPPED = ["baseline", "btc-crash", "funding-drought", "venue-failure", "bank-run", "historical-2022"]
+SHIPPED = ["baseline", "btc-crash", "funding-drought", "venue-failure", "bank-run", "historical-2022", "custody-freeze"]
 
 
 def _short(name, root, hours=96):

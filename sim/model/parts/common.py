@@ -33,11 +33,11 @@ def sleeve_value(s: dict, asset: str):
 
 def backing(s: dict):
     """Backing = T-bill sleeve (incl. T+1 in transit) + crypto sleeves with hedge equity and margin in
-    transit + buffer + PSM USDC + claims on failed venues at their marked recovery."""
+    transit + buffer + PSM USDC + claims on failed venues and frozen custody at their marked recovery."""
     total = s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"]
     for a in HEDGED_ASSETS:
         total = total + sleeve_value(s, a)
-    return total + s["buffer_usd"] + s["psm_usdc"] + s["venue_claim_mark_usd"]
+    return total + s["buffer_usd"] + s["psm_usdc"] + s["venue_claim_mark_usd"] + s["custody_claim_mark_usd"]
 
 
 def hedged_value(s: dict):

@@ -1,12 +1,12 @@
 """Accrual of one step: T-bill NAV, transfers landing, the delta-neutral crypto sleeves (spot + short
 perp) marked in fine steps through a shock with funding and basis, the venue's partial liquidation
-of a short under maintenance, venue failure (its margin becomes a claim), claim payouts, and T+1
-settlement of T-bill redemptions."""
+of a short under maintenance, venue failure (its margin becomes a claim), custody freezes (frozen
+backing becomes a claim until it resolves), claim payouts, and T+1 settlement of T-bill redemptions."""
 from __future__ import annotations
 
 import numpy as np
 
-from sim.model.parts import claims
+from sim.model.parts import claims, custody
 from sim.model.parts.common import safe_div
 from sim.model.state import CLAIMS, HEDGED_ASSETS, margin_vars, sleeve_vars
 from sim.types import HOURS_PER_YEAR
@@ -14,7 +14,7 @@ from sim.types import HOURS_PER_YEAR
 ACCRUE_VARS = ("tbill_nav", "tbill_units", "tbill_pending_usd", "buffer_usd", "cum_yield", "cum_funding", "cum_basis",
                "cum_hedge_pnl", "cum_spot_pnl", "cum_unhedged_pnl", "cum_costs", "cum_venue_loss", "hedge_liquidations",
                "margin_ratio_low", *sleeve_vars(), *margin_vars("to_venue_usd", "from_venue_usd", "venue_down"),
-               *(f"{CLAIMS}_{k}" for k in claims.FIELDS))
+               *(f"{CLAIMS}_{k}" for k in claims.FIELDS), *custody.VARS)
 
 
 def substeps(p: dict, x: dict):
@@ -120,7 +120,8 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     sub-steps so it happens at the crossing. `margin_ratio_low` is the step's lowest margin / notional
     before the venue acts (inf with no short open). Transfers in flight land when due (to a venue only while it is up). A
     venue failure closes its share of the hedge and turns that share of margin into a claim, marked at
-    the expected recovery and paid out on the event's schedule.
+    the expected recovery and paid out on the event's schedule. A custody freeze takes its share of the
+    listed sleeves into a claim marked at the expected recovery until it resolves (`custody`).
     """
     # Parameters
     dt = x["dt_hours"]
@@ -166,11 +167,18 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     o["hedge_liquidations"] = o["hedge_liquidations"] + liquidated
     o["margin_ratio_low"] = low
 
-    # venue failure: positions there are closed, the margin there becomes a claim marked at the expected
-    # recovery (negative equity there is walked away from: a gain); then the claims are re-marked and paid
+    venue_claims(o, x)
+    custody.step(o, x)  # a custody freeze: after the marks, at the step's prices
+    return o
+
+
+def venue_claims(o: dict, x: dict) -> None:
+    """Venue failure: positions there are closed, the margin there becomes a claim marked at the expected
+    recovery (negative equity there is walked away from: a gain); then the claims are re-marked and paid.
+    Mutates o; a step with no claim event changes nothing."""
     fail = x["venue_failure_share"]
     if not (np.any(fail > 0) or np.any(x["venue_claim_rate"] >= 0) or np.any(x["venue_claim_settle_share"] > 0)):
-        return o  # no claim event this step
+        return
     face, walked = 0.0, 0.0
     for a in HEDGED_ASSETS:
         m = o[f"{a}_margin_usd"]
@@ -181,5 +189,4 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     loss = claims.open_claim(o, CLAIMS, face, x["venue_claim_rate"])  # face 0 off a failure step: a re-mark at most
     o["cum_venue_loss"] = o["cum_venue_loss"] + loss + walked
     o["buffer_usd"] = o["buffer_usd"] + claims.settle(o, CLAIMS, x["venue_claim_settle_share"])
-    return o
 
