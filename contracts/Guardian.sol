@@ -4,57 +4,49 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IOracleRouter} from "./interfaces/IOracleRouter.sol";
+import {IHedgeLedger} from "./interfaces/IHedgeLedger.sol";
+import {IMinter} from "./interfaces/IMinter.sol";
+import {IPegStabilityModule} from "./interfaces/IPegStabilityModule.sol";
 import {ZeroAddress} from "./Errors.sol";
 
-interface IMinterGuarded {
-    function setMintPaused(bool paused) external;
-
-    function setRedeemPaused(bool paused) external;
-
-    function lowerMintCaps(uint256 mintPerBlock, uint256 mintPerHour) external;
-
-    function mintPaused() external view returns (bool);
-}
-
-interface IPsmGuarded {
-    function setPaused(bool paused) external;
-}
-
-interface IBackingView {
-    function totalBacking() external view returns (uint256);
-}
-
 /// @title Guardian: the circuit breakers
-/// @notice Anyone may trip a breaker whose condition holds on chain (an unhealthy oracle, backing
-/// under the minimum ratio); GUARDIAN_ROLE holders may also pause and tighten caps at their discretion.
-/// Nothing here unpauses: restarting is the admin's call on each contract.
+/// @notice Anyone may trip a breaker whose condition holds on chain (an unhealthy feed of a watched
+/// asset, backing under the minimum ratio); GUARDIAN_ROLE holders may also pause and tighten caps at
+/// their discretion. Nothing here unpauses: restarting is the admin's call on each contract. The
+/// backing breaker reads a backing that values an asset without a healthy price at zero, so it still
+/// works during an oracle outage. A delisted asset is unwatched by the admin, so its dead feed no
+/// longer pauses minting.
 contract Guardian is AccessControl {
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     uint256 internal constant BPS = 10_000;
 
-    IMinterGuarded public immutable minter;
-    IPsmGuarded public immutable psm;
+    IMinter public immutable minter;
+    IPegStabilityModule public immutable psm;
     IOracleRouter public immutable oracle;
-    IBackingView public immutable ledger;
+    IHedgeLedger public immutable ledger;
     IERC20 public immutable husd;
     uint256 public minBackingRatioBps;
     address[] internal _watched;
+    mapping(address asset => bool) public isWatched;
 
     error NothingToTrip();
     error InvalidRatio(uint256 ratioBps);
+    error AlreadyWatched(address asset);
+    error NotWatched(address asset);
 
     event CircuitBreakerTripped(bytes32 indexed reason, address indexed asset, address indexed by);
     event GuardianPause(bytes32 indexed what, address indexed by);
     event MintCapsLowered(uint256 mintPerBlock, uint256 mintPerHour, address indexed by);
     event AssetWatched(address indexed asset);
+    event AssetUnwatched(address indexed asset);
     event MinBackingRatioSet(uint256 ratioBps);
 
     constructor(
         address admin,
-        IMinterGuarded minter_,
-        IPsmGuarded psm_,
+        IMinter minter_,
+        IPegStabilityModule psm_,
         IOracleRouter oracle_,
-        IBackingView ledger_,
+        IHedgeLedger ledger_,
         IERC20 husd_,
         uint256 minBackingRatioBps_
     ) {
@@ -83,7 +75,8 @@ contract Guardian is AccessControl {
         if (!tripped) revert NothingToTrip();
     }
 
-    /// @notice Pause minting when backing / supply falls below the minimum ratio.
+    /// @notice Pause minting when backing / supply falls below the minimum ratio. The backing read
+    /// never reverts: an asset without a healthy price counts zero (an outage cannot hide a shortfall).
     function checkBacking() external returns (bool tripped) {
         if (!isUnderBacked()) revert NothingToTrip();
         if (!minter.mintPaused()) minter.setMintPaused(true);
@@ -94,11 +87,13 @@ contract Guardian is AccessControl {
     function isUnderBacked() public view returns (bool) {
         uint256 supply = husd.totalSupply();
         if (supply == 0) return false;
-        return ledger.totalBacking() * BPS < supply * minBackingRatioBps;
+        (uint256 backing,) = ledger.backingFloor();
+        return backing * BPS < supply * minBackingRatioBps;
     }
 
     function oraclesHealthy() external view returns (bool) {
-        for (uint256 i = 0; i < _watched.length; i++) {
+        uint256 n = _watched.length;
+        for (uint256 i = 0; i < n; i++) {
             if (!oracle.isHealthy(_watched[i])) return false;
         }
         return true;
@@ -130,8 +125,25 @@ contract Guardian is AccessControl {
 
     function watchAsset(address asset) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (asset == address(0)) revert ZeroAddress();
+        if (isWatched[asset]) revert AlreadyWatched(asset);
+        isWatched[asset] = true;
         _watched.push(asset);
         emit AssetWatched(asset);
+    }
+
+    /// @notice Stop watching a delisted asset (its feed may be removed or dead).
+    function unwatchAsset(address asset) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (!isWatched[asset]) revert NotWatched(asset);
+        isWatched[asset] = false;
+        uint256 n = _watched.length;
+        for (uint256 i = 0; i < n; i++) {
+            if (_watched[i] == asset) {
+                _watched[i] = _watched[n - 1];
+                _watched.pop();
+                break;
+            }
+        }
+        emit AssetUnwatched(asset);
     }
 
     function setMinBackingRatio(uint256 ratioBps) external onlyRole(DEFAULT_ADMIN_ROLE) {

@@ -7,11 +7,10 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {HUSD} from "./HUSD.sol";
-import {IOracleRouter, IHedgeLedger} from "./interfaces/IOracleRouter.sol";
-
-interface IRewardVault {
-    function transferInRewards(uint256 amount) external;
-}
+import {IOracleRouter} from "./interfaces/IOracleRouter.sol";
+import {IHedgeLedger} from "./interfaces/IHedgeLedger.sol";
+import {IMinter} from "./interfaces/IMinter.sol";
+import {IStakedHUSD} from "./interfaces/IStakedHUSD.sol";
 import {ZeroAmount, ZeroAddress, SlippageExceeded, FeeTooHigh} from "./Errors.sol";
 
 /// @title Minter: mint HUSD against the collateral basket and redeem HUSD for it
@@ -21,9 +20,13 @@ import {ZeroAmount, ZeroAddress, SlippageExceeded, FeeTooHigh} from "./Errors.so
 /// all the HUSD in and pays out its value less the fee). Both directions have a per-block and a
 /// per-hour cap counted in the HUSD that changes hands: issued on a mint, burned on a redeem.
 /// The collateral sits in this contract (custody). For hedged sleeves (BTC, gold) a mint must leave
-/// the net delta inside the HedgeLedger's bound. Staker rewards are minted by a treasurer against the
-/// protocol's surplus and handed to the sHUSD vault's vesting path (`distributeRewards`).
-contract Minter is AccessControl, ReentrancyGuard {
+/// the net delta inside the HedgeLedger's bound. Staker rewards are minted by a treasurer into the
+/// registered sHUSD vault's vesting path, never more than the realised surplus (`distributeRewards`).
+/// Collateral leaves custody only to a registered custodian (HedgeLedger) or a registered destination
+/// (an exchange account for hedge margin, the reserve fund).
+/// The caps are shared by all redeemers on purpose: they bound how fast the book can be drained,
+/// whoever drains it (contracts/README.md, "Decisions").
+contract Minter is AccessControl, ReentrancyGuard, IMinter {
     using SafeERC20 for IERC20;
 
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
@@ -42,6 +45,10 @@ contract Minter is AccessControl, ReentrancyGuard {
     HUSD public immutable husd;
     IOracleRouter public oracle;
     IHedgeLedger public hedgeLedger;
+    IStakedHUSD public rewardVault;
+    /// Where collateral may leave custody to, besides the HedgeLedger's custodians: exchange accounts
+    /// holding the hedges' margin, and the reserve fund (its share of the surplus).
+    mapping(address account => bool) public isDestination;
 
     mapping(address asset => Collateral) public collaterals;
     address[] internal _collateralList;
@@ -67,6 +74,10 @@ contract Minter is AccessControl, ReentrancyGuard {
     error PerHourCapExceeded(uint256 requested, uint256 remaining);
     error CapNotLowered(uint256 current, uint256 requested);
     error InsufficientCollateral(address asset, uint256 requested, uint256 available);
+    error RewardVaultNotSet();
+    error HedgeLedgerNotSet();
+    error RewardsExceedSurplus(uint256 amount, uint256 surplus);
+    error UnregisteredDestination(address to);
 
     event Minted(
         address indexed account, address indexed asset, uint256 amountIn, uint256 husdOut, uint256 fee, uint256 price
@@ -83,6 +94,8 @@ contract Minter is AccessControl, ReentrancyGuard {
     event HedgeLedgerSet(address indexed hedgeLedger);
     event RewardsDistributed(address indexed vault, uint256 amount, address indexed by);
     event CollateralMoved(address indexed asset, address indexed to, uint256 amount, address indexed by);
+    event RewardVaultSet(address indexed vault);
+    event DestinationSet(address indexed account, bool allowed);
 
     constructor(
         address admin,
@@ -166,7 +179,8 @@ contract Minter is AccessControl, ReentrancyGuard {
 
     /// @notice USD value (18 decimals) of all collateral in custody at oracle prices.
     function collateralValue() external view returns (uint256 total) {
-        for (uint256 i = 0; i < _collateralList.length; i++) {
+        uint256 n = _collateralList.length;
+        for (uint256 i = 0; i < n; i++) {
             address a = _collateralList[i];
             uint256 bal = IERC20(a).balanceOf(address(this));
             if (bal != 0) total += bal * oracle.price(a) / 10 ** collaterals[a].decimals;
@@ -246,23 +260,47 @@ contract Minter is AccessControl, ReentrancyGuard {
         emit HedgeLedgerSet(address(ledger));
     }
 
-    /// @notice Mint `amount` HUSD of staker rewards against the protocol's surplus (revenue: T-bill
-    /// yield, funding, retained fees) and hand it to `vault`'s vesting path. The treasurer sizes it from
-    /// the revenue report; the Guardian's backing breaker watches the ratio. Not counted in the mint caps.
-    /// This contract needs the vault's REWARDER_ROLE.
-    function distributeRewards(IRewardVault vault, uint256 amount) external nonReentrant onlyRole(TREASURER_ROLE) {
-        if (amount == 0) revert ZeroAmount();
+    /// @notice The one vault staker rewards go to (this contract needs its REWARDER_ROLE).
+    function setRewardVault(IStakedHUSD vault) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (address(vault) == address(0)) revert ZeroAddress();
+        rewardVault = vault;
+        emit RewardVaultSet(address(vault));
+    }
+
+    /// @notice Register (or drop) a destination for collateral: an exchange account (hedge margin) or the reserve fund.
+    function setDestination(address account, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (account == address(0)) revert ZeroAddress();
+        isDestination[account] = allowed;
+        emit DestinationSet(account, allowed);
+    }
+
+    /// @notice Mint `amount` HUSD of staker rewards into the registered vault's vesting path, within the
+    /// realised surplus: the HedgeLedger's backing without unrealised hedge gains, less the HUSD supply
+    /// (revenue: T-bill yield, funding, retained fees). So rewards never leave the supply unbacked.
+    /// Not counted in the mint caps (the surplus bounds it); reverts while any held asset's feed is unhealthy.
+    function distributeRewards(uint256 amount) external nonReentrant onlyRole(TREASURER_ROLE) {
+        if (amount == 0) revert ZeroAmount();
+        IStakedHUSD vault = rewardVault;
+        if (address(vault) == address(0)) revert RewardVaultNotSet();
+        if (address(hedgeLedger) == address(0)) revert HedgeLedgerNotSet();
+        uint256 backing = hedgeLedger.realisedBacking();
+        uint256 supply = husd.totalSupply();
+        uint256 surplus = backing > supply ? backing - supply : 0;
+        if (amount > surplus) revert RewardsExceedSurplus(amount, surplus);
         husd.mint(address(this), amount);
         IERC20(address(husd)).forceApprove(address(vault), amount);
         vault.transferInRewards(amount);
         emit RewardsDistributed(address(vault), amount, msg.sender);
     }
 
-    /// @notice Move collateral out of custody (e.g. USDC to the PSM buffer, spot to an exchange as margin).
+    /// @notice Move collateral out of custody: to another registered custodian (e.g. USDC to the PSM
+    /// buffer) or a registered destination (spot to an exchange as margin, USDC to the reserve fund).
+    /// Nowhere else.
     function moveCollateral(address asset, address to, uint256 amount) external nonReentrant onlyRole(TREASURER_ROLE) {
         if (amount == 0) revert ZeroAmount();
         if (to == address(0)) revert ZeroAddress();
+        bool custodian = address(hedgeLedger) != address(0) && hedgeLedger.isCustodian(to);
+        if (to == address(this) || !(custodian || isDestination[to])) revert UnregisteredDestination(to);
         IERC20(asset).safeTransfer(to, amount);
         emit CollateralMoved(asset, to, amount, msg.sender);
     }
@@ -275,7 +313,8 @@ contract Minter is AccessControl, ReentrancyGuard {
     }
 
     function _listed(address asset) internal view returns (bool) {
-        for (uint256 i = 0; i < _collateralList.length; i++) {
+        uint256 n = _collateralList.length;
+        for (uint256 i = 0; i < n; i++) {
             if (_collateralList[i] == asset) return true;
         }
         return false;

@@ -7,6 +7,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {HUSD} from "./HUSD.sol";
+import {IPegStabilityModule} from "./interfaces/IPegStabilityModule.sol";
+import {IOracleRouter} from "./interfaces/IOracleRouter.sol";
 import {ZeroAmount, ZeroAddress, FeeTooHigh} from "./Errors.sol";
 
 /// @title PegStabilityModule: USDC <-> HUSD at 1:1 with a fee, up to a ceiling
@@ -15,7 +17,9 @@ import {ZeroAmount, ZeroAddress, FeeTooHigh} from "./Errors.sol";
 /// minted as HUSD: they stay here as surplus USDC (swapIn keeps the whole USDC in and mints it less the
 /// fee; swapOut burns all the HUSD in and pays it out less the fee). So the USDC held always covers
 /// `debt`; `swapOut` pays from the USDC held (its surplus may buy back HUSD minted elsewhere).
-contract PegStabilityModule is AccessControl, ReentrancyGuard {
+/// With an oracle set, `swapIn` needs a healthy USDC price (inside its band): the PSM never mints at
+/// par against USDC the router cannot price (a depeg), while `swapOut` stays open.
+contract PegStabilityModule is AccessControl, ReentrancyGuard, IPegStabilityModule {
     using SafeERC20 for IERC20;
 
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
@@ -31,6 +35,7 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
     uint256 public ceiling; // max debt, 18 decimals
     uint256 public debt;
     bool public paused;
+    IOracleRouter public oracle; // 0: no price gate
 
     error CeilingExceeded(uint256 requested, uint256 remaining);
     error InsufficientReserves(uint256 requested, uint256 available);
@@ -42,6 +47,7 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
     event FeesSet(uint256 feeInBps, uint256 feeOutBps);
     event CeilingSet(uint256 ceiling);
     event PausedSet(bool paused, address indexed by);
+    event OracleSet(address indexed oracle);
 
     constructor(address admin, HUSD husd_, IERC20 usdc_, uint256 feeInBps_, uint256 feeOutBps_, uint256 ceiling_) {
         if (admin == address(0) || address(husd_) == address(0) || address(usdc_) == address(0)) revert ZeroAddress();
@@ -62,6 +68,7 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
         if (paused) revert PsmPaused();
         if (usdcIn == 0) revert ZeroAmount();
         if (recipient == address(0)) revert ZeroAddress();
+        if (address(oracle) != address(0)) oracle.price(address(usdc)); // reverts (named error) unless healthy
         uint256 gross = usdcIn * scale;
         uint256 fee = gross * feeInBps / BPS;
         husdOut = gross - fee;
@@ -99,6 +106,11 @@ contract PegStabilityModule is AccessControl, ReentrancyGuard {
     function setCeiling(uint256 ceiling_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         ceiling = ceiling_;
         emit CeilingSet(ceiling_);
+    }
+
+    function setOracle(IOracleRouter oracle_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        oracle = oracle_;
+        emit OracleSet(address(oracle_));
     }
 
     /// @notice Guardians pause; only the admin unpauses.

@@ -7,6 +7,7 @@ import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.so
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IStakedHUSD} from "./interfaces/IStakedHUSD.sol";
 import {ZeroAmount, ZeroAddress} from "./Errors.sol";
 
 /// @title StakedHUSD (sHUSD): ERC-4626 vault over HUSD with an unstaking cooldown and vested rewards
@@ -14,7 +15,7 @@ import {ZeroAmount, ZeroAddress} from "./Errors.sol";
 /// smoothly and a sandwich around the reward transfer gains nothing. With a cooldown set, ERC-4626
 /// withdraw/redeem are closed: holders call `cooldownShares`/`cooldownAssets`, which burns the shares
 /// at the current price and parks the HUSD, then `unstake` after the cooldown.
-contract StakedHUSD is ERC4626, AccessControl, ReentrancyGuard {
+contract StakedHUSD is ERC4626, AccessControl, ReentrancyGuard, IStakedHUSD {
     using SafeERC20 for IERC20;
 
     bytes32 public constant REWARDER_ROLE = keccak256("REWARDER_ROLE");

@@ -40,12 +40,19 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "WBTC": 8,
         "PAXG": 18,
     },
-    "feeds": {  # symbol -> USD feed: initial price, heartbeat (s), max jump per round (bps), hard band (USD)
-        "USDC": {"price_usd": 1.0, "decimals": 8, "heartbeat_s": 86_400, "max_deviation_bps": 200, "min_usd": 0.95, "max_usd": 1.05},
-        "TBILL": {"price_usd": 1.0, "decimals": 8, "heartbeat_s": 86_400, "max_deviation_bps": 100, "min_usd": 0.9, "max_usd": 2.0},
-        "WBTC": {"price_usd": 95_000.0, "decimals": 8, "heartbeat_s": 3_600, "max_deviation_bps": 1_500, "min_usd": 0.0, "max_usd": 0.0},
-        "PAXG": {"price_usd": 2_650.0, "decimals": 8, "heartbeat_s": 86_400, "max_deviation_bps": 1_000, "min_usd": 0.0, "max_usd": 0.0},
+    # symbol -> USD feed: initial price, heartbeat (s), max jump per round (bps), max drift over the last
+    # 6 rounds (bps), hard band (USD; every feed has one)
+    "feeds": {
+        "USDC": {"price_usd": 1.0, "decimals": 8, "heartbeat_s": 86_400, "max_deviation_bps": 200, "max_drift_bps": 500,
+                 "min_usd": 0.95, "max_usd": 1.05},
+        "TBILL": {"price_usd": 1.0, "decimals": 8, "heartbeat_s": 86_400, "max_deviation_bps": 100, "max_drift_bps": 300,
+                  "min_usd": 0.9, "max_usd": 2.0},
+        "WBTC": {"price_usd": 95_000.0, "decimals": 8, "heartbeat_s": 3_600, "max_deviation_bps": 1_500, "max_drift_bps": 4_000,
+                 "min_usd": 1_000.0, "max_usd": 10_000_000.0},
+        "PAXG": {"price_usd": 2_650.0, "decimals": 8, "heartbeat_s": 86_400, "max_deviation_bps": 1_000, "max_drift_bps": 2_500,
+                 "min_usd": 100.0, "max_usd": 100_000.0},
     },
+    "oracle": {"grace_period_s": 900},  # a round up to 15 min past its heartbeat is late, not an outage
     "minter": {
         "mint_fee_bps": 5,
         "redeem_fee_bps": 10,
@@ -56,7 +63,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     },
     "psm": {"fee_in_bps": 0, "fee_out_bps": 5, "ceiling_usd": 50_000_000},
     "staking": {"cooldown_s": 7 * 86_400, "vesting_period_s": 8 * 3_600},
-    "hedge": {"max_drift_bps": 200, "drift_buffer_usd": 10_000, "markets": {"BTC-PERP": "WBTC", "XAU-PERP": "PAXG"}},
+    "hedge": {"max_drift_bps": 200, "drift_buffer_usd": 10_000, "max_report_age_s": 6 * 3_600,
+              "markets": {"BTC-PERP": "WBTC", "XAU-PERP": "PAXG"}},
     "reserve": {"max_payout_per_day_usdc": 1_000_000},
     "guardian": {"min_backing_ratio_bps": 9_900},
     "hyb": {"cap": 1_000_000_000, "emission_per_day": 10_000_000, "genesis": 100_000_000, "price_usd": 0.5},
@@ -216,7 +224,8 @@ def deploy_protocol(
     """Deploy the protocol, its pools and (unless given) the tokens, feeds and Uniswap v3 factory; wire every role.
 
     `roles` maps a role to the accounts that get it: minter, redeemer, operator, keeper, guardian,
-    rewarder, treasurer, funding_payer, coverer. Without it `admin` gets every role.
+    rewarder, treasurer, funding_payer, coverer. Without it `admin` gets every role. `venue` lists the
+    exchange accounts the Minter may move collateral to (none by default).
 
     `existing` = {"tokens": {symbol: address}, "feeds": {symbol: address}, "factory": address} uses
     tokens, USD feeds and a Uniswap v3 factory already on the chain (node A's base state on a fork, or
@@ -238,7 +247,7 @@ def deploy_protocol(
             params["tokens"][sym] = int(p.tokens[sym].decimals())
         else:
             p.tokens[sym] = admin.deploy(project.MockERC20, f"Mock {sym}", sym, dec)
-    p.oracle = admin.deploy(project.OracleRouter, admin)
+    p.oracle = admin.deploy(project.OracleRouter, admin, params["oracle"]["grace_period_s"])
     for sym, f in params["feeds"].items():
         if sym in existing.get("feeds", {}):
             agg = project.MockAggregator.at(existing["feeds"][sym])  # AggregatorV3Interface reads only
@@ -247,7 +256,8 @@ def deploy_protocol(
             agg = admin.deploy(project.MockAggregator, f["decimals"], f"{sym} / USD", p.feed_answer(sym, f["price_usd"]))
         p.feeds[sym] = agg
         p.oracle.setFeed(
-            p.tokens[sym], agg, f["heartbeat_s"], f["max_deviation_bps"], int(f["min_usd"] * WAD), int(f["max_usd"] * WAD), **tx
+            p.tokens[sym], agg, f["heartbeat_s"], f["max_deviation_bps"], f["max_drift_bps"], int(f["min_usd"] * WAD),
+            int(f["max_usd"] * WAD), **tx
         )
 
     # Core.
@@ -260,8 +270,11 @@ def deploy_protocol(
     p.psm = admin.deploy(
         project.PegStabilityModule, admin, p.husd, p.usdc, s["fee_in_bps"], s["fee_out_bps"], int(s["ceiling_usd"] * WAD)
     )
+    p.psm.setOracle(p.oracle, **tx)  # no mint at par against USDC the router cannot price
     h = params["hedge"]
-    p.ledger = admin.deploy(project.HedgeLedger, admin, p.oracle, p.minter, h["max_drift_bps"], int(h["drift_buffer_usd"] * WAD))
+    p.ledger = admin.deploy(
+        project.HedgeLedger, admin, p.oracle, p.minter, h["max_drift_bps"], int(h["drift_buffer_usd"] * WAD), h["max_report_age_s"]
+    )
     st = params["staking"]
     p.shusd = admin.deploy(project.StakedHUSD, admin, p.husd, st["cooldown_s"], st["vesting_period_s"])
     y = params["hyb"]
@@ -271,6 +284,7 @@ def deploy_protocol(
     p.husd.grantRole(p.husd.MINTER_ROLE(), p.minter, **tx)
     p.husd.grantRole(p.husd.MINTER_ROLE(), p.psm, **tx)
     p.shusd.grantRole(p.shusd.REWARDER_ROLE(), p.minter, **tx)  # Minter.distributeRewards feeds the vault
+    p.minter.setRewardVault(p.shusd, **tx)
     for sym in params["tokens"]:
         p.minter.setCollateral(p.tokens[sym], True, **tx)
     for market, sym in h["markets"].items():
@@ -325,6 +339,8 @@ def deploy_protocol(
         p.reserve.grantRole(p.reserve.FUNDING_PAYER_ROLE(), acct, **tx)
     for acct in get("coverer"):
         p.reserve.grantRole(p.reserve.COVERER_ROLE(), acct, **tx)
+    for acct in roles.get("venue", []):
+        p.minter.setDestination(acct, True, **tx)
 
     if seed_pools:
         pc = params["pools"]["HUSD/USDC"]

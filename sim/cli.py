@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -11,27 +9,49 @@ EXIT_USER_ERROR = 2
 
 
 def _progress_wanted() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
+    from sim.progress import wanted
+    return wanted()
+
+
+def _default_out(*parts: str) -> Path:
+    """out/<parts joined by '-'>: every distinct job its own folder by default."""
+    return Path("out") / "-".join(p for p in parts if p)
+
+
+def _overrides_tag(assignments) -> str:
+    """A short stable tag for a set of --set overrides (so their default folder differs from the plain run's)."""
+    import hashlib
+
+    if not assignments:
+        return ""
+    return "set-" + hashlib.sha256("\n".join(assignments).encode()).hexdigest()[:8]
 
 
 def cmd_run(args) -> int:
-    from sim.runner import resolve_scenario, run
-
     from sim.config import load_scenario
+    from sim.progress import stage
+    from sim.runner import apply_overrides, resolve_scenario, run
 
     sc = load_scenario(resolve_scenario(args.scenario))
-    out = Path(args.out) if args.out else Path("out") / sc.name
+    if args.set:
+        sc = apply_overrides(sc, args.set)
+    out = Path(args.out) if args.out else _default_out(sc.name, _overrides_tag(args.set))
+    _refuse_shipped(out, getattr(args, "force", False), "--out")
     # trajectories stream into `out` while the engine runs; only a finished run is renamed into place
     result = run(sc, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted(),
                  record="all" if args.all_columns else "trajectory", stream_to=out)
-    result.write(out)
+    if args.set:
+        result.manifest["overrides"] = list(args.set)
+    with stage(f"writing {out}/ (report, metrics, trajectories)"):
+        result.write(out)
     m = result.metrics
     print(f"{result.scenario.name}: {m['runs']} runs x {m['horizon_hours']:.0f} h, seed {result.manifest['seed']}, "
           f"engine {args.engine}, {result.manifest['wall_seconds']:.1f} s")
-    print(f"  depeg probability (< {m['depeg_threshold']}): {m['depeg_probability']:.3f}   "
+    ci = lambda k: "[{:.3f}, {:.3f}]".format(*m[f"{k}_ci95"]) if f"{k}_ci95" in m else ""  # noqa: E731
+    print(f"  depeg probability (< {m['depeg_threshold']}): {m['depeg_probability']:.3f} {ci('depeg_probability')}   "
           f"max depeg p95: {m['max_depeg_bps']['p95']:.1f} bps   "
-          f"insolvency probability: {m['insolvency_probability']:.3f}")
-    print(f"  reserve depletion probability: {m['reserve_depletion_probability']:.3f}   "
+          f"insolvency probability: {m['insolvency_probability']:.3f} {ci('insolvency_probability')}")
+    print(f"  reserve depletion probability: {m['reserve_depletion_probability']:.3f} {ci('reserve_depletion_probability')}   "
           f"staker APY (mean): {m['staker_apy']['mean']:.2%}   min backing ratio p5: {m['min_backing_ratio']['p5']:.4f}")
     print(f"  wrote {out}/ (trajectories.parquet, metrics.json, report.html, manifest.json)")
     return 0
@@ -40,23 +60,72 @@ def cmd_run(args) -> int:
 def cmd_scenarios(args) -> int:
     from sim.runner import shipped_scenarios
 
-    for name, sc in shipped_scenarios():
-        desc = sc.description.strip().splitlines()[0] if sc.description.strip() else ""
-        print(f"{name:18s} {sc.horizon_hours:>6d} h  {sc.market.source:10s}  {desc}")
+    heads = {"": "scenarios/", "calibrated": "scenarios/calibrated/ (fitted market)",
+             "events": "scenarios/events/ (historical stresses)"}
+    last = None
+    for group, name, sc in shipped_scenarios(groups=True):
+        if group != last:
+            print(("" if last is None else "\n") + heads.get(group, group))
+            last = group
+        desc = " ".join(sc.description.split())
+        desc = desc if len(desc) <= 90 else desc[:89] + "…"
+        print(f"  {name:24s} {sc.horizon_hours:>6d} h  {sc.market.source:10s}  {desc}")
+    print("\nrun one by name: tripod run NAME (files work too: tripod run path/to/scenario.yaml)")
     return 0
+
+
+def _is_sweep_file(path: Path) -> bool:
+    """A sweep file names a base scenario and the parameters to vary."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "parameters" in data and "base" in data
 
 
 def cmd_validate(args) -> int:
-    from sim.config import load_scenario
+    from sim.config import ScenarioError, load_scenario
+    from sim.runner import resolve_scenario, resolve_sweep
 
-    sc = load_scenario(args.file)
-    print(f"{args.file}: ok ({sc.name}, {sc.horizon_hours} h, {sc.runs} runs, config hash {sc.config_hash()})")
+    path = resolve_scenario(args.file)
+    if not path.exists():
+        path = resolve_sweep(args.file)
+    if not path.exists():
+        raise ScenarioError(str(args.file), ["no such file, shipped scenario or shipped sweep (see `tripod scenarios`)"])
+    if _is_sweep_file(path):
+        from sim.sweep.config import load_sweep
+        from sim.sweep.execute import _metric_columns
+        from sim.sweep.plan import plan
+
+        cfg = load_sweep(path)
+        base, values, _scenarios, chunks = plan(cfg, path)
+        _metric_columns(cfg)
+        print(f"{path}: ok (sweep {cfg.name}: {len(values)} points x {cfg.runs_per_point} runs over {base.name}, "
+              f"{len(chunks)} chunks, target {cfg.target.metric} <= {cfg.target.max:g}, "
+              f"config hash {cfg.config_hash(base.config_hash())})")
+        return 0
+    sc = load_scenario(path)
+    print(f"{path}: ok ({sc.name}, {sc.horizon_hours} h, {sc.runs} runs, config hash {sc.config_hash()})")
     return 0
 
 
+def _refuse_shipped(path, force: bool, flag: str) -> None:
+    """Nothing shipped with the project is overwritten without --force."""
+    from sim.config import ScenarioError
+    from sim.runner import is_shipped
+
+    if path is not None and is_shipped(path) and not force:
+        raise ScenarioError(str(path), [f"{flag} would overwrite a file shipped with the project; "
+                                        "choose another path or pass --force"])
+
+
 def cmd_sweep(args) -> int:
+    from sim.runner import resolve_sweep
     from sim.sweep.execute import SweepInterrupted, run_sweep
 
+    args.sweep = str(resolve_sweep(args.sweep))
     out = Path(args.out) if args.out else Path("out") / Path(args.sweep).stem
     try:
         man = run_sweep(args.sweep, out, scheduler=args.scheduler, workers=args.workers, progress=_progress_wanted())
@@ -86,7 +155,7 @@ def cmd_experiment(args) -> int:
         raise ScenarioError("experiment", [f"--designs must be among {list(lc.DESIGNS)}, --ltvs in [0, 0.93), "
                                            f"--runs >= 1 (got designs {list(designs)}, ltvs {list(ltvs)}, runs {args.runs})"])
     result = lc.run_experiment(base, args.runs, args.seed, ltvs, designs, progress=_progress_wanted())
-    out = Path(args.out) if args.out else Path("out") / "leverage-cycle"
+    out = Path(args.out) if args.out else _experiment_out(args, ltvs, designs, lc)
     lc.write(result, out)
     print(f"leverage-cycle: {len(result['points'])} points x {args.runs} runs, {result['wall_seconds']:.1f} s")
     for p in result["points"]:
@@ -97,9 +166,31 @@ def cmd_experiment(args) -> int:
     return 0
 
 
+def _experiment_out(args, ltvs, designs, lc) -> Path:
+    """out/leverage-cycle for the default grid at 20 runs; any other grid, runs or seed its own folder."""
+    tags = []
+    if args.runs != 20 or args.seed != 8:
+        tags.append(f"r{args.runs}-s{args.seed}")
+    if tuple(ltvs) != tuple(lc.DEFAULT_LTVS):
+        tags.append("ltv" + "_".join(f"{v:g}" for v in ltvs))
+    if tuple(designs) != tuple(lc.DESIGNS):
+        tags.append("_".join(designs))
+    if args.scenario:
+        tags.append(Path(args.scenario).stem)
+    return _default_out("leverage-cycle", *tags)
+
+
+def _version() -> str:
+    import sim
+
+    return f"tripod {sim.__version__}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="tripod", description="Design and stress-test a delta-neutral hybrid stablecoin.")
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap.add_argument("--version", action="version", version=_version())
+    ap.set_defaults(func=lambda _args: (ap.print_help(), 0)[1])  # bare `tripod`: the help, exit 0
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser("run", help="simulate a scenario and write trajectories, metrics, report and manifest")
     r.add_argument("scenario", help="scenario YAML file, or the name of a shipped scenario (see `tripod scenarios`)")
     r.add_argument("--runs", type=int, help="number of Monte Carlo runs (default: the scenario's)")
@@ -109,9 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output directory (default: out/<scenario name>)")
     r.add_argument("--all-columns", action="store_true",
                    help="write every state variable (the value ledger, caps used, ...), not just the core columns")
+    add_set_option(r)
+    r.add_argument("--force", action="store_true", help="allow --out to overwrite a file shipped with the project")
     r.set_defaults(func=cmd_run)
     w = sub.add_parser("sweep", help="run (or resume) a parameter sweep on Dask")
-    w.add_argument("sweep", help="sweep YAML file (see sweeps/)")
+    w.add_argument("sweep", help="sweep YAML file, or the name of a shipped sweep (see sweeps/)")
     w.add_argument("--out", help="output directory (default: out/<sweep file name>); rerun to resume")
     w.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     w.add_argument("--workers", type=int, help="workers of the embedded LocalCluster (default: 2)")
@@ -125,11 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--designs", help="comma-separated backstop designs (default: reserve-only,backstop,big-backstop)")
     e.add_argument("--out", help="output directory (default: out/leverage-cycle)")
     e.set_defaults(func=cmd_experiment)
-    s = sub.add_parser("scenarios", help="list the shipped scenarios")
+    s = sub.add_parser("scenarios", help="list the shipped scenarios (with the calibrated and event ones)")
     s.set_defaults(func=cmd_scenarios)
-    v = sub.add_parser("validate", help="check a scenario file")
-    v.add_argument("file")
+    v = sub.add_parser("validate", help="check a scenario or sweep file (or a shipped one, by name)")
+    v.add_argument("file", help="scenario or sweep YAML file, or a shipped name")
     v.set_defaults(func=cmd_validate)
+    register_results(sub)  # compare, dashboard
     __import__("sim.calibration.cli", fromlist=["register"]).register(sub)  # calibrate, size-reserve, stress-windows
     __import__("sim.chain.cli", fromlist=["register"]).register(sub)  # replay (imports Ape only when run)
     return ap
@@ -148,6 +242,43 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing partial was written", file=sys.stderr)
         return 130
+
+
+def add_set_option(p) -> None:
+    """`--set key.path=value` (repeatable): one definition for every command that takes it."""
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario field, e.g. protocol.reserve.initial_usd=0 (value read as YAML; repeat for several)")
+
+
+def cmd_compare(args) -> int:
+    from sim.compare import compare_cli
+
+    _refuse_shipped(args.out, False, "--out")
+    return compare_cli(args)
+
+
+def cmd_dashboard(args) -> int:
+    from sim.dashboard.app import serve
+
+    return serve(args.dirs or ["out"], host=args.host, port=args.port)
+
+
+def register_results(sub) -> None:
+    c = sub.add_parser("compare", help="two or more designs side by side on the same seeds: intervals, paired "
+                                       "differences, overlaid fans (compare.html, compare.json)")
+    c.add_argument("targets", nargs="+", metavar="RUN_OR_SCENARIO",
+                   help="run folders (written by `tripod run`) or scenarios (files or shipped names), at least two")
+    c.add_argument("--runs", type=int, help="runs per scenario named (default: the first scenario's); run folders keep theirs")
+    c.add_argument("--seed", type=int, help="seed for the scenarios named (default: the first scenario's)")
+    add_set_option(c)
+    c.add_argument("--out", help="output folder (default: out/compare-<names>)")
+    c.set_defaults(func=cmd_compare)
+    d = sub.add_parser("dashboard", help="a local web app over run, sweep and compare folders")
+    d.add_argument("dirs", nargs="*", metavar="DIR", help="folders to serve: result folders or folders holding them "
+                                                           "(default: out)")
+    d.add_argument("--port", type=int, default=8050, help="port (default 8050; 0 picks a free one)")
+    d.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    d.set_defaults(func=cmd_dashboard)
 
 
 if __name__ == "__main__":

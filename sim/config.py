@@ -476,9 +476,11 @@ class Behaviour(Strict):
     The class reads a weighted sum of its signals (`weights`), smoothed over `reaction_hours` (fast
     for institutions, slow for retail). Its holdings are split into `cohorts` of equal size whose
     thresholds spread log-normally around `threshold` (`threshold_spread` across cohorts,
-    `threshold_run_spread` a mood drawn per run for the whole class). A cohort whose threshold the
-    alarm passes puts `exit_rate_per_hour` of its holdings up for exit each hour; what cannot be
-    redeemed or sold this step (caps, empty liquidity, the class's limit price) stays queued.
+    `threshold_run_spread` a mood drawn per run for the whole class). A cohort cuts its position in
+    proportion to how far the alarm passes its threshold (at threshold x (1 + exit_span) it wants out
+    entirely), moving toward that target at `exit_rate_per_hour`; it does not buy back when the alarm
+    falls. What cannot be redeemed or sold this step (caps, empty liquidity, the class's limit price)
+    stays queued.
 
     Defaults follow the ordering the run literature reports — large, informed holders run first and
     faster on fundamentals, small holders later and on the price (Liu, Makarov & Schoar 2023, "Anatomy
@@ -494,6 +496,7 @@ class Behaviour(Strict):
     threshold_spread: Annotated[float, Field(ge=0, le=3)] = 0.7
     threshold_run_spread: Annotated[float, Field(ge=0, le=3)] = 0.3
     exit_rate_per_hour: Frac = 0.05
+    exit_span: Annotated[float, Field(gt=0, le=100)] = 3.0
     weights: SignalWeights = SignalWeights()
     sell_limit_discount_bps: NonNegBps = 10_000
     """Never sells on a venue below par minus this discount (10,000: sells at any price)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.intervals import tagged_mean, tagged_quantiles, with_intervals
 from sim.model.parts.common import backing
 from sim.model.state import dat_count
 from sim.types import HOURS_PER_YEAR
@@ -213,19 +214,17 @@ def dat_equity(s: dict, i: int):
 
 
 def _q(values, qs: dict[str, float]) -> dict:
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return {k: None for k in qs}
-    return {k: float(np.quantile(v, q)) for k, q in qs.items()}
+    """Quantiles of the finite values, each carrying its 95 % interval (`sim.intervals`)."""
+    return tagged_quantiles(values, qs)
 
 
 def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hours: float, threshold: float,
               repeg_level: float) -> dict:
-    """Across-run figures from per-run figures (of one batch or several concatenated)."""
+    """Across-run figures from per-run figures (of one batch or several concatenated), each with its
+    95 % interval as `<key>_ci95` (`sim.intervals.with_intervals`: a rule over keys, not a list)."""
     r = per_run
     venues = [k[len("min_price_"):] for k in r if k.startswith("min_price_")]
-    return {
+    return with_intervals({
         "runs": int(r["min_peg_price"].size),
         "horizon_hours": float(horizon_hours),
         "depeg_threshold": threshold,
@@ -246,8 +245,8 @@ def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hour
         "staker_apy": {"mean": float(r["staker_apy"].mean()), **_q(r["staker_apy"], {"p5": 0.05, "p50": 0.5})},
         "staker_rewards_usd": {"mean": float(r["staker_rewards_usd"].mean())},
         "hyb_drawdown": _q(r["hyb_drawdown"], {"p50": 0.5, "p95": 0.95}),
-        "losses_by_class_usd": {k: float(r[f"loss_{k}_usd"].mean()) for k in LOSS_CLASSES},
-        "losses_by_company_usd": {k[5:-4]: float(v.mean()) for k, v in r.items() if k.startswith("loss_dat")},
+        "losses_by_class_usd": {k: tagged_mean(r[f"loss_{k}_usd"]) for k in LOSS_CLASSES},
+        "losses_by_company_usd": {k[5:-4]: tagged_mean(v) for k, v in r.items() if k.startswith("loss_dat")},
         "hedge_liquidation_probability": float(r["hedge_liquidated"].mean()),
         "min_margin_ratio": _q(r["min_margin_ratio"], {"p5": 0.05, "p50": 0.5}),
         "margin_topup_usd": {"mean": float(r["margin_topup_usd"].mean()), **_q(r["margin_topup_usd"], {"p95": 0.95})},
@@ -266,7 +265,7 @@ def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hour
         "redeemed_24h_max_share": _q(r["redeemed_24h_max_share"], {"p50": 0.5, "p95": 0.95}),
         "queued_exits_usd": {"mean": float(r["queued_exits_usd"].mean()), **_q(r["queued_exits_usd"], {"p95": 0.95})},
         "reserve_bought_husd": {"mean": float(r["reserve_bought_husd"].mean())},
-    }
+    }, r)
 
 
 def accumulate_recorded(data: dict[str, np.ndarray], step_hours: float, threshold: float, repeg_level: float,

@@ -97,6 +97,18 @@ class Result:
     stream: object = None
     _frame: "pd.DataFrame | None" = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        m = self.metrics
+        ci = m.get("depeg_probability_ci95") or [float("nan")] * 2
+        return (f"<sim.Result {self.scenario.name}: {m.get('runs')} runs x {m.get('horizon_hours', 0):,.0f} h, seed "
+                f"{self.manifest.get('seed')}, depeg probability {m.get('depeg_probability', float('nan')):.3f} "
+                f"[{ci[0]:.3f}, {ci[1]:.3f}], insolvency {m.get('insolvency_probability', float('nan')):.3f}>")
+
+    def _repr_html_(self) -> str:
+        from sim.report.notebook import result_html
+
+        return result_html(self)
+
     @property
     def frame(self) -> "pd.DataFrame":
         """One row per run x timestep (run-major from memory; as written, (timestep, run), from a stream)."""

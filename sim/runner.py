@@ -16,24 +16,79 @@ from sim.results import Result, command_line, git_commit, package_versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
+SWEEP_DIR = PROJECT_ROOT / "sweeps"
+# where shipped scenarios live, searched in this order for a bare name ('pure-delta-neutral')
+SCENARIO_GROUPS = {"": SCENARIO_DIR, "calibrated": SCENARIO_DIR / "calibrated", "events": SCENARIO_DIR / "events"}
+SHIPPED_DIRS = (SCENARIO_DIR, SWEEP_DIR, PROJECT_ROOT / "sim")
 
 
-def resolve_scenario(ref: str | Path) -> Path:
-    """A path, or the name of a shipped scenario ('baseline' -> scenarios/baseline.yaml)."""
+def _resolve(ref: str | Path, dirs) -> Path:
     p = Path(ref)
     if p.exists() or p.suffix in (".yaml", ".yml"):
         return p
-    shipped = SCENARIO_DIR / f"{ref}.yaml"
-    return shipped if shipped.exists() else p
+    for d in dirs:
+        for cand in (d / f"{ref}.yaml", d / f"{ref}.yml"):
+            if cand.exists():
+                return cand
+    return p
 
 
-def shipped_scenarios() -> list[tuple[str, Scenario]]:
-    return [(f.stem, load_scenario(f)) for f in sorted(SCENARIO_DIR.glob("*.yaml"))]
+def resolve_scenario(ref: str | Path) -> Path:
+    """A path, or the name of a shipped scenario: 'baseline' -> scenarios/baseline.yaml,
+    'pure-delta-neutral' or 'calibrated/pure-delta-neutral' -> scenarios/calibrated/..., event names too."""
+    return _resolve(ref, [SCENARIO_DIR, *(d for k, d in SCENARIO_GROUPS.items() if k)])
 
 
-def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "np.ndarray"]:
+def resolve_sweep(ref: str | Path) -> Path:
+    """A path, or the name of a shipped sweep ('reserve-vs-mix' -> sweeps/reserve-vs-mix.yaml)."""
+    return _resolve(ref, [SWEEP_DIR])
+
+
+def is_shipped(path: str | Path) -> bool:
+    """An existing file of the project itself (a shipped scenario, sweep or package file)."""
+    p = Path(path).resolve()
+    return p.exists() and any(p.is_relative_to(d.resolve()) for d in SHIPPED_DIRS)
+
+
+def _is_scenario_file(f: Path) -> bool:
+    """A whole scenario, not a fragment meant for `include:` (e.g. a calibrated market block)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(f.read_text())
+    except (OSError, yaml.YAMLError):
+        return True  # let load_scenario report it
+    return isinstance(data, dict) and "name" in data
+
+
+def shipped_scenarios(groups: bool = False) -> list:
+    """(name, Scenario) of every shipped scenario; with groups=True, (group, name, Scenario), where the
+    group is '' for scenarios/, 'calibrated' or 'events'."""
+    out = []
+    for group, d in SCENARIO_GROUPS.items():
+        for f in sorted(d.glob("*.yaml")) if d.is_dir() else []:
+            if _is_scenario_file(f):
+                out.append((group, f.stem, load_scenario(f)))
+    return out if groups else [(name, sc) for g, name, sc in out]
+
+
+def apply_overrides(sc: Scenario, assignments: list[str]) -> Scenario:
+    """`key.path=value` overrides (`--set`), one clear error naming the assignment when one is wrong."""
+    from sim.calibration.sizing import set_path
+
+    try:
+        return set_path(sc, list(assignments))
+    except ValidationError as err:
+        raise ScenarioError("--set", format_validation_error(err)) from None
+    except ValueError as err:
+        raise ScenarioError("--set", [str(err).splitlines()[0]]) from None
+
+
+def simulate_runs(sc: Scenario, run_ids, engine: str = "batch", observer=None,
+                  progress: bool = False) -> tuple[dict, "np.ndarray"]:
     """Per-run metrics of the given run ids, streaming (no trajectory is held). The unit of a sweep.
 
+    observer: another engine observer (`update(state, t)`) fed the same steps, e.g. fan quantiles.
     Returns (per-run figures as (R,) arrays, durations of completed depeg episodes in hours).
     """
     import numpy as np
@@ -46,7 +101,8 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
         from sim.engines.batch import run_batch
 
         acc = MetricsAccumulator(sc.step_hours, sc.depeg_threshold, sc.repeg_level, params["venues"])
-        traj = run_batch(params, genesis, paths, record=(), observer=acc)
+        both = acc if observer is None else _Observers(acc, observer)
+        traj = run_batch(params, genesis, paths, record=(), observer=both, progress=progress)
     else:
         traj = run_engine(engine, params, genesis, paths)
         acc = accumulate_recorded(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, genesis, params["venues"])
@@ -54,22 +110,39 @@ def simulate_runs(sc: Scenario, run_ids, engine: str = "batch") -> tuple[dict, "
     return acc.per_run(traj.final), episodes
 
 
+class _Observers:
+    """Several engine observers fed the same steps."""
+
+    def __init__(self, *observers):
+        self.observers = observers
+
+    def update(self, state: dict, t: int) -> None:
+        for o in self.observers:
+            o.update(state, t)
+
+
 def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, engine: str = "batch",
-        progress: bool = False, record: str = "all", stream_to: str | Path | None = None) -> Result:
+        progress: bool = False, record: str = "trajectory", stream_to: str | Path | None = None,
+        overrides: list[str] | None = None) -> Result:
     """Simulate `runs` runs of a scenario from `seed` and compute its risk figures.
 
-    record="all" keeps every state variable's time series; "trajectory" the documented core columns
-    (`trajectory_columns`, what `tripod run` writes); "metrics" only the series the metrics need.
+    record="trajectory" (default) keeps the documented core columns (`trajectory_columns`, what
+    `tripod run` writes); "all" every state variable's time series (several GB for a year of 100
+    runs: ask for it); "metrics" only the series the metrics need.
+    overrides: `key.path=value` strings applied to the scenario (`tripod run --set`), recorded in
+    the manifest.
 
     stream_to: a directory; the batch engine then writes the recorded columns to a Parquet file there
     while it runs (`sim.streaming`), keeping in memory only what the metrics and report need.
     `Result.write` into that directory just renames the finished file.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(resolve_scenario(scenario))
-    overrides = {k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None}
     if overrides:
+        sc = apply_overrides(sc, overrides)
+    counts = {k: v for k, v in (("runs", runs), ("seed", seed)) if v is not None}
+    if counts:
         try:
-            sc = sc.with_overrides(**overrides)
+            sc = sc.with_overrides(**counts)
         except ValidationError as err:
             raise ScenarioError("command line", format_validation_error(err)) from None
     if engine not in ENGINES:
@@ -83,12 +156,12 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     stream = None
     if stream_to is not None and engine == "batch":
         from sim.engines.batch import run_batch
-        from sim.report import REPORT_SERIES
+        from sim.report import report_series
         from sim.streaming import TrajectoryStream
 
         stream = TrajectoryStream(Path(stream_to) / "trajectories.parquet", recorded[record], paths.runs,
                                   paths.step_hours)
-        keep = tuple(dict.fromkeys(metric_series(genesis) + REPORT_SERIES))
+        keep = tuple(dict.fromkeys(metric_series(genesis) + report_series(recorded[record])))
         try:
             traj = run_batch(params, genesis, paths, progress=progress, record=keep, observer=stream)
             stream.close()
@@ -107,6 +180,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
         "step_hours": sc.step_hours,
         "engine": engine,
         "config_hash": sc.config_hash(),
+        **({"overrides": list(overrides)} if overrides else {}),
         "versions": package_versions(),
         "git_commit": git_commit(),
         "command": command_line(),

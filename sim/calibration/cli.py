@@ -44,11 +44,16 @@ def cmd_calibrate(args) -> int:
     started = time.time()
     if args.from_ and args.to and args.to <= args.from_:
         raise _user_error("--from/--to", "--to must be after --from")
+    out = Path(args.out)
+    from sim.cli import _progress_wanted, _refuse_shipped
+    from sim.progress import stage
+
+    _refuse_shipped(out, args.force, "--out")
     try:
-        cal = calibrate(args.from_, args.to)
+        with stage("fitting the market to the shipped history", _progress_wanted()):
+            cal = calibrate(args.from_, args.to)
     except ValueError as err:
         raise _user_error("calibrate", str(err)) from None
-    out = Path(args.out)
     atomic_write(out, market_yaml(cal, command_line(), out.name))
     m = cal.market
     print(f"calibrated market -> {out}  (BTC {cal.report['sample']['btc_usd']['from']}..{cal.report['sample']['btc_usd']['to']})")
@@ -67,7 +72,7 @@ def cmd_calibrate(args) -> int:
     print(f"  T-bill start {m.tbill_yield_start:.2%}, long-run {m.tbill.long_run_yield:.2%}")
     val = None
     if args.paths > 0:
-        val = validate(m, paths=args.paths, seed=args.seed, start=args.from_, end=args.to)
+        val = validate(m, paths=args.paths, seed=args.seed, start=args.from_, end=args.to, progress=_progress_wanted())
         print(f"  validation over {args.paths} simulated paths: {val['passed']}/{val['total']} within tolerance")
         for r in val["rows"]:
             print(f"    {'ok  ' if r['pass'] else 'FAIL'} {r['label']:52s} data {r['data']:9.4f}  sim {r['sim_median']:9.4f} "
@@ -95,9 +100,11 @@ def _parse_weights(s: str) -> tuple[float, float, float, float]:
 
 def cmd_size_reserve(args) -> int:
     import pandas as pd
+
+    from sim.cli import _progress_wanted
     from pydantic import ValidationError
 
-    from sim.calibration.report import sizing_plot
+    from sim.calibration.report import sizing_html, sizing_plot
     from sim.calibration.sizing import PUBLIC_FIGURES, scale_liquidity, set_path, size_reserve, with_weights
     from sim.config import ScenarioError, format_validation_error, load_scenario
     from sim.results import atomic_write
@@ -127,7 +134,7 @@ def cmd_size_reserve(args) -> int:
     for sc in configs:
         t0 = time.time()
         r = size_reserve(sc, args.target_prob, horizon_days=args.horizon_days, runs=args.runs, seed=args.seed,
-                         verify=args.verify)
+                         verify=args.verify, progress=_progress_wanted())
         w = r["weights"]
         r["label"] = (f"${r['supply_usd'] / 1e9:g}B  T-bill {w['tbill']:.0%} BTC {w['btc']:.0%} gold {w['xau']:.0%} "
                       f"buffer {w['buffer']:.0%}")
@@ -157,14 +164,16 @@ def cmd_size_reserve(args) -> int:
     atomic_write(out / "sizing.csv", pd.DataFrame(table).to_csv(index=False))
     atomic_write(out / "sizing.json", _dump({"results": results, "public_figures": PUBLIC_FIGURES}))
     atomic_write(out / "sizing.png", sizing_plot(results, PUBLIC_FIGURES))
-    atomic_write(out / "manifest.json", _dump(_manifest(args, started, scenario=str(path), runs=results[0]["runs"],
-                                                         seed=results[0]["seed"], engine="batch")))
-    print(f"  wrote {out}/ (sizing.csv, sizing.json, sizing.png, manifest.json)")
+    manifest = _manifest(args, started, scenario=str(path), runs=results[0]["runs"], seed=results[0]["seed"], engine="batch")
+    atomic_write(out / "sizing.html", sizing_html(results, PUBLIC_FIGURES, manifest))
+    atomic_write(out / "manifest.json", _dump(manifest))
+    print(f"  wrote {out}/ (sizing.csv, sizing.json, sizing.html, sizing.png, manifest.json)")
     return 0
 
 
 def cmd_stress_windows(args) -> int:
     from sim.calibration.report import windows_html
+    from sim.cli import _progress_wanted
     from sim.calibration.windows import stress_windows
     from sim.config import load_scenario
     from sim.results import atomic_write
@@ -183,7 +192,7 @@ def cmd_stress_windows(args) -> int:
             raise _user_error("--set", str(err).splitlines()[0]) from None
     try:
         res = stress_windows(sc, days=args.days, stride_days=args.stride_days, start=args.from_, end=args.to,
-                             seed=args.seed, top=args.top)
+                             seed=args.seed, top=args.top, progress=_progress_wanted())
     except ValueError as err:
         raise _user_error("stress-windows", str(err)) from None
     out = Path(args.out) if args.out else Path("out") / f"stress-windows-{sc.name}"
@@ -216,6 +225,8 @@ def register(sub) -> None:
     c.add_argument("--report-dir", default="out/calibration", help="where calibration.html/json go (default: out/calibration)")
     c.add_argument("--paths", type=int, default=100, help="simulated paths for the validation (0: skip; default 100)")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--force", action="store_true", help="allow --out to overwrite a file shipped with the project "
+                   "(e.g. scenarios/calibrated/market.yaml)")
     c.set_defaults(func=cmd_calibrate)
 
     s = sub.add_parser("size-reserve", help="smallest reserve fund for a reserve-depletion probability <= P")

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from sim.config import Scenario
+from sim.intervals import binom_cdf
 
 BIG_RESERVE_USD = 1e11
 DEPLETION_FRACTION = 0.01  # sim.metrics: depleted when the reserve falls to 1 % of its start (or $1)
@@ -69,18 +70,22 @@ def with_weights(sc: Scenario, tbill: float, btc: float, xau: float, buffer: flo
     return Scenario.model_validate(d)
 
 
-def reserve_flows(sc: Scenario, runs: int, seed: int, chunk: int = 500) -> np.ndarray:
+def reserve_flows(sc: Scenario, runs: int, seed: int, chunk: int = 500, progress: bool = False) -> np.ndarray:
     """C_t = reserve balance - start, shape (steps + 1, runs), with a reserve that never runs out."""
     from sim.engines import run_engine
     from sim.model import Model
+    from sim.progress import bar
 
     big = with_reserve(sc, BIG_RESERVE_USD)
     out = np.empty((big.steps + 1, runs))
+    ticks = bar(total=runs, desc=f"sizing {sc.name}", unit="run", enabled=progress)
     for lo in range(0, runs, chunk):
         ids = np.arange(lo, min(runs, lo + chunk))
         m = Model.build(big, ids, seed)
-        traj = run_engine("batch", m.params, m.genesis, m.paths, record=("reserve_fund_usd",))
+        traj = run_engine("batch", m.params, m.genesis, m.paths, record=("reserve_fund_usd",), progress=progress)
         out[:, ids] = traj.data["reserve_fund_usd"] - BIG_RESERVE_USD
+        ticks.update(len(ids))
+    ticks.close()
     return out
 
 
@@ -99,15 +104,6 @@ def margin(x: float) -> float:
     return max(1.0, 1e-7 * abs(x))
 
 
-def _binom_cdf(k: np.ndarray, n: int, p: float) -> np.ndarray:
-    ks = np.arange(n + 1)
-    logpmf = np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in ks])
-    logpmf = logpmf + ks * math.log(p) + (n - ks) * math.log1p(-p) if 0 < p < 1 else logpmf
-    cdf = np.cumsum(np.exp(logpmf - logpmf.max()))
-    cdf /= cdf[-1]
-    return cdf[np.clip(k, 0, n)]
-
-
 def smallest_reserve(needed: np.ndarray, target_prob: float, confidence: float = 0.95) -> dict:
     """Smallest R with share(needed >= R) <= target_prob, and a CI from the order statistics."""
     x = np.sort(needed)
@@ -118,7 +114,7 @@ def smallest_reserve(needed: np.ndarray, target_prob: float, confidence: float =
     r_req = float(x[idx] + margin(x[idx])) if idx >= 0 else 0.0
     # distribution-free CI for the (1 - P) quantile: ranks l, u with P(l <= B < u) >= confidence
     p = 1 - target_prob
-    cdf = _binom_cdf(np.arange(n + 1), n, p)
+    cdf = binom_cdf(n, p)
     a = (1 - confidence) / 2
     lo_rank = int(np.searchsorted(cdf, a))  # B ~ Bin(n, p): x_(lo_rank) <= quantile with prob >= 1 - a
     hi_rank = int(np.searchsorted(cdf, 1 - a)) + 1
@@ -153,14 +149,14 @@ def set_path(sc: Scenario, assignments: list[str]) -> Scenario:
 def size_reserve(sc: Scenario, target_probs: float | list[float], horizon_days: float | None = None,
                  runs: int | None = None, seed: int | None = None,
                  extra_horizons_days: tuple[float, ...] = (30, 90, 180), verify: bool = False,
-                 chunk: int = 500) -> dict:
+                 chunk: int = 500, progress: bool = False) -> dict:
     """Smallest reserve for each target depletion probability over the horizon (and shorter horizons)."""
     targets = [target_probs] if np.isscalar(target_probs) else list(target_probs)
     runs = runs or sc.runs
     seed = sc.seed if seed is None else seed
     if horizon_days is not None:
         sc = sc.with_overrides(horizon_hours=int(round(horizon_days * 24)))
-    flows = reserve_flows(sc, runs, seed, chunk=chunk)
+    flows = reserve_flows(sc, runs, seed, chunk=chunk, progress=progress)
     days = sc.horizon_hours / 24
     supply = sc.protocol.initial_supply_usd
     horizons = sorted({d for d in extra_horizons_days if d < days} | {days})
@@ -192,9 +188,10 @@ def size_reserve(sc: Scenario, target_probs: float | list[float], horizon_days: 
         checks = []
         for a in answers:
             r = a["reserve_usd"]
-            at = sim.run(with_reserve(sc, r), runs=runs, seed=seed, record="metrics")
+            at = sim.run(with_reserve(sc, r), runs=runs, seed=seed, record="metrics", progress=progress)
             x = a["order_statistic_usd"]
-            below = sim.run(with_reserve(sc, max(x - margin(x), 0.0)), runs=runs, seed=seed, record="metrics")
+            below = sim.run(with_reserve(sc, max(x - margin(x), 0.0)), runs=runs, seed=seed, record="metrics",
+                            progress=progress)
             checks.append({"target_prob": a["target_prob"], "reserve_usd": r,
                            "depletion_probability_at_answer": at.metrics["reserve_depletion_probability"],
                            "depletion_probability_just_below": below.metrics["reserve_depletion_probability"]})

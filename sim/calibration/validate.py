@@ -104,13 +104,15 @@ def data_stats(start=None, end=None) -> dict:
 
 
 def simulate_stats(market: StochasticMarket, btc_days: int, funding_days: int, months: int, paths: int,
-                   seed: int = 0, chunk: int = 20) -> dict[str, np.ndarray]:
+                   seed: int = 0, chunk: int = 20, progress: bool = False) -> dict[str, np.ndarray]:
     """The statistics on `paths` simulated paths of the generator, each as long as the data sample."""
     from sim.markets.generator import generate
+    from sim.progress import bar
 
     days = max(btc_days, funding_days, months * 30 + 1) + 1
     steps = days * 24
     stats: dict[str, list] = {k: [] for k in TOLERANCES}
+    ticks = bar(total=paths, desc="validating", unit="path", enabled=progress)
     for lo in range(0, paths, chunk):
         runs = np.arange(lo, min(paths, lo + chunk))
         g = generate(market, seed, runs, steps, 1.0)
@@ -129,6 +131,8 @@ def simulate_stats(market: StochasticMarket, btc_days: int, funding_days: int, m
             out |= gold_stats(ba, xa)
             for k in TOLERANCES:
                 stats[k].append(out[k])
+        ticks.update(len(runs))
+    ticks.close()
     return {k: np.array(v) for k, v in stats.items()}
 
 
@@ -152,14 +156,14 @@ def compare(data: dict, sim: dict[str, np.ndarray]) -> list[dict]:
 
 
 def validate(market: StochasticMarket, paths: int = 100, seed: int = 0, start=None, end=None,
-             btc_days: int | None = None) -> dict:
+             btc_days: int | None = None, progress: bool = False) -> dict:
     """Data vs simulated stylized facts. `btc_days` shortens the simulated BTC sample (tests)."""
     data = data_stats(start, end)
     n = data.pop("_sizes")
     bd = btc_days or n["btc_days"]
     fd = min(n["funding_days"], bd)
     months = min(n["months"], (bd - 1) // 30)
-    sim = simulate_stats(market, bd, fd, months, paths, seed)
+    sim = simulate_stats(market, bd, fd, months, paths, seed, progress=progress)
     rows = compare(data, sim)
     return {"paths": paths, "seed": seed, "sizes": {"data": n, "simulated": {"btc_days": bd, "funding_days": fd, "months": months}},
             "rows": rows, "passed": sum(r["pass"] for r in rows), "total": len(rows),

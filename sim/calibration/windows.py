@@ -49,8 +49,10 @@ def _hist_scenario(sc: Scenario, start: dt.date, days: int) -> Scenario:
 
 
 def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt.date | None = None,
-                   end: dt.date | None = None, seed: int | None = None, top: int = 10, chunk: int = 800) -> dict:
+                   end: dt.date | None = None, seed: int | None = None, top: int = 10, chunk: int = 800,
+                   progress: bool = False) -> dict:
     from sim.engines import run_engine
+    from sim.progress import bar
     from sim.markets import historical
     from sim.markets.paths import MarketPaths, cohort_thresholds, event_inputs
     from sim.model import Model
@@ -64,6 +66,7 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
     steps = first.steps
     rows = []
     ref = None
+    ticks = bar(total=len(starts), desc="windows", unit="window", enabled=progress)
     for lo in range(0, len(starts), chunk):
         batch = starts[lo: lo + chunk]
         cols = []
@@ -87,7 +90,8 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         # one genesis per column: the stakers' expected APR at hour 0 reads each window's own funding and yield
         per_col = [genesis_state(first, paths.inputs(0, j), m.params) for j in range(len(batch))]
         genesis = {k: np.array([g[k] for g in per_col]) for k in per_col[0]}
-        traj = run_engine("batch", m.params, genesis, m.paths, record=RECORD)
+        traj = run_engine("batch", m.params, genesis, m.paths, record=RECORD, progress=progress)
+        ticks.update(len(batch))
         d = traj.data
         r0 = d["reserve_fund_usd"][0]
         res_min = d["reserve_fund_usd"].min(axis=0)

@@ -21,7 +21,13 @@ def cmd_replay(args) -> int:
             run_dir = target
         else:
             run_dir = _simulate(args)
-        res = replay(run_dir, run=args.run, network=args.network or FORK, steps=args.steps, block=args.block)
+        from sim.progress import wanted
+
+        if wanted():  # node start-up and deployment take a while before the first step
+            print(f"replaying {run_dir} run {args.run} on {args.network or FORK}: starting the chain and deploying ...",
+                  file=sys.stderr, flush=True)
+        res = replay(run_dir, run=args.run, network=args.network or FORK, steps=args.steps, block=args.block,
+                     progress=_progress_bar())
     except ReplayNodeError as err:
         print(f"error: {err}; no result file was written", file=sys.stderr)
         _exit(1)
@@ -56,6 +62,24 @@ def cmd_replay(args) -> int:
     return 0
 
 
+def _progress_bar():
+    """A `progress(k, n)` callback drawing a bar on a terminal (None elsewhere: the replay stays quiet)."""
+    from sim.progress import bar, wanted
+
+    if not wanted():
+        return None
+    state = {}
+
+    def progress(k: int, n: int) -> None:
+        if "bar" not in state:
+            state["bar"] = bar(total=n, desc="replaying", unit="step", enabled=True)
+        state["bar"].update(k + 1 - state["bar"].n)
+        if k + 1 >= n:
+            state["bar"].close()
+
+    return progress
+
+
 def _exit(code: int) -> None:
     """Leave now. Reading a Parquet file after `sim.config` was imported makes the interpreter abort
     at exit ("terminate called without an active exception", exit 134) when Ape was not imported;
@@ -75,7 +99,9 @@ def _simulate(args) -> Path:
     path = resolve_scenario(args.target)
     if not path.exists():
         raise ScenarioError(str(args.target), ["no such run directory, scenario file or shipped scenario"])
-    result = run(path, runs=args.run + 1, record="all")
+    from sim.progress import wanted
+
+    result = run(path, runs=args.run + 1, record="all", progress=wanted())
     out = Path(args.out) if args.out else Path("out") / f"{result.scenario.name}-replay"
     result.write(out)
     return out

@@ -105,7 +105,7 @@ NEEDED_COLUMNS = {
     "reserve_fund_usd", "pool_sqrt_price", "pool_depth", "backing_usd", "tbill_units", "tbill_nav", "btc_units",
     "xau_units", "buffer_usd", "btc_margin_usd", "xau_margin_usd", "btc_short_units", "xau_short_units",
     "hyb_price", "mint_cap_used_usd", "redeem_cap_used_usd", "tbill_pending_usd", "staker_rewards_usd",
-    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused"}
+    "hyb_sqrt_price", "hyb_sold", "cum_backstop_in", "mint_paused", "reserve_added_usd"}
 # recorded columns a re-simulation must reproduce before it stands in for the run directory
 _CHECKED = ("supply", "backing_usd", "reserve_fund_usd", "peg_price", "psm_usdc", "minted_husd", "burned_husd")
 
@@ -356,6 +356,7 @@ class _Chain:
             for spender in (P.minter, P.psm, P.router, P.reserve):
                 S.approve(tok, spender, **admin)
         S.approve(P.hyb, P.router, **admin)
+        P.minter.setDestination(S, True, **admin)  # the stepper is also the treasury desk: custody moves out to it
         # the model puts the backstop's proceeds in the liquidity buffer: on chain they go to custody
         P.backstop.setReserveFund(P.minter, **admin)
         P.hyb.transfer(S, int(P.hyb.balanceOf(self.admin)), **admin)  # HYB inventory for the model's HYB sales
@@ -561,13 +562,13 @@ class _Chain:
 
         PSM: the model moves `psm_usdc` only through the PSM (swapIn: +USDC in, the HUSD minted is that
         less the fee; swapOut: -USDC paid, the HUSD burned is that over (1 - fee)). Staker rewards
-        (`staker_rewards_usd`) go through `Minter.distributeRewards` into sHUSD's vesting. The rest of
+        (`staker_rewards_usd`) go through `staker_rewards` after the custody sync. The rest of
         the HUSD minted and burned goes through the Minter with USDC (the chain issues, resp. burns,
         the model's HUSD: the USDC in is that over (1 - fee)).
         """
         P, S = self.p, self.stepper
         fl = step_flows(prev, row, self.fee_bps)
-        mint, burn, rewards = fl["minter_mint_husd"], fl["minter_burn_husd"], fl["rewards_husd"]
+        mint, burn = fl["minter_mint_husd"], fl["minter_burn_husd"]
         f_mint = self.fee_bps["mint"] / 1e4
         if fl["psm_in_usdc"]:
             self.add("psm swapIn", P.psm, "swapIn", self._psm_in_units(fl["psm_in_usdc"]), S)
@@ -581,8 +582,24 @@ class _Chain:
             want = U.to_units(self._custody_usdc(row) + burn, 6)
             self.add("custody USDC (redemption payout)", S, "syncCustody", P.usdc, P.minter, want)
             self.add("minter redeem", P.minter, "redeem", P.usdc, U.to_units(burn, 18), 0, S)
-        if rewards:
-            self.add("staker rewards", P.minter, "distributeRewards", P.shusd, U.to_units(rewards, 18))
+
+    def staker_rewards(self, prev, row):
+        """Staker rewards (`staker_rewards_usd`) through `Minter.distributeRewards` into sHUSD's vesting.
+        The chain mints them only within its realised surplus, as the model does when it distributes:
+        while the reserve's share of the same surplus is still in custody. So custody USDC := the model's
+        buffer plus this step's reserve share (`reserve_added_usd`), the rewards, then the buffer again."""
+        rewards = step_flows(prev, row, self.fee_bps)["rewards_husd"]
+        if not rewards:
+            return
+        P, S = self.p, self.stepper
+        to_reserve = max(float(row.reserve_added_usd) - float(prev.reserve_added_usd), 0.0)
+        buffer = U.to_units(self._custody_usdc(row), 6)
+        if to_reserve > DUST_USD:
+            self.add("custody USDC (reserve share, before rewards)", S, "syncCustody", P.usdc, P.minter,
+                     buffer + U.to_units(to_reserve, 6))
+        self.add("staker rewards", P.minter, "distributeRewards", U.to_units(rewards, 18))
+        if to_reserve > DUST_USD:
+            self.add("custody USDC (after rewards)", S, "syncCustody", P.usdc, P.minter, buffer)
 
     def _psm_in_units(self, usdc: float) -> int:
         """USDC units for a swapIn; trimmed (and recorded) only if base-unit rounding alone would cross the ceiling."""
@@ -956,6 +973,7 @@ def _replay_connected(sc, d, node, progress, base=None, per_trade=None) -> Repla
             c.backstop_sale(prev, row)  # its USDC lands in custody: before the custody sync
             c.move_hyb_pool(float(row.hyb_sqrt_price))
             c.sync_custody(row)
+            c.staker_rewards(prev, row)
             c.reserve_flow(prev, row)
             c.set_depth(float(row.pool_depth))
             if per_trade is not None:

@@ -19,13 +19,15 @@ def _scalar(v):
     return float(v) if np.ndim(v) == 0 else v
 
 
-def _policy(block, paths):
+def _policy(block, paths, tick=None):
     fn, is_market = block["policy"], block["label"] == "market"
 
     def policy(params, substep, state_history, state):
         col = int(state["run"]) - 1  # cadCAD numbers runs from 1
         t = int(state["step"]) + (1 if is_market else 0)
         x = paths.inputs(t, col)
+        if tick is not None and is_market:  # the market block runs once per step of each run
+            tick(1)
         signal = fn(params["model"], state, x)
         if t == 1 and col == 0:  # once: each policy writes exactly the variables its block owns
             check_writes(block, params["model"], signal)
@@ -46,9 +48,13 @@ def run_cadcad(params: dict, genesis: dict, paths, progress: bool = False) -> Tr
     from cadCAD.configuration.utils import config_sim
     from cadCAD.engine import ExecutionContext, ExecutionMode, Executor
 
+    from sim.progress import bar
+
     R, T = len(paths.runs), paths.steps
     blocks = enabled_blocks()
-    psubs = [{"label": b["label"], "policies": {b["label"]: _policy(b, paths)},
+    ticks = bar(total=R * T, desc="cadCAD", unit="step", enabled=progress, leave=False)
+    tick = ticks.update if progress else None
+    psubs = [{"label": b["label"], "policies": {b["label"]: _policy(b, paths, tick)},
               "variables": {k: update_from_signal(k) for k in block_variables(b, params)}} for b in blocks]
     exp = Experiment()
     exp.append_model(initial_state={k: float(v) for k, v in genesis.items()}, partial_state_update_blocks=psubs,
@@ -56,6 +62,7 @@ def run_cadcad(params: dict, genesis: dict, paths, progress: bool = False) -> Tr
     ctx = ExecutionContext(context=ExecutionMode().single_mode)
     with contextlib.redirect_stdout(io.StringIO()):  # cadCAD prints a banner and per-run lines
         records, _tensor, _sessions = Executor(exec_context=ctx, configs=exp.configs, supress_print=True).execute()
+    ticks.close()
     # keep the last substep of each timestep, in (timestep, run) order
     keys = list(genesis.keys())
     data = {k: np.empty((T + 1, R)) for k in keys}

@@ -7,10 +7,7 @@ across leverage it finds the critical max LTV where depeg probability jumps.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
-import io
 import json
 import time
 from pathlib import Path
@@ -112,8 +109,11 @@ def run_experiment(base: Scenario, runs: int, seed: int, ltvs=DEFAULT_LTVS, desi
         full, consistent = story_holds(times)
         points.append({
             "max_ltv": ltv, "design": des,
-            "depeg_probability": m["depeg_probability"], "max_depeg_bps_p95": m["max_depeg_bps"]["p95"],
-            "insolvency_probability": m["insolvency_probability"], "hyb_drawdown_p50": m["hyb_drawdown"]["p50"],
+            "depeg_probability": m["depeg_probability"], "depeg_probability_ci95": m.get("depeg_probability_ci95"),
+            "max_depeg_bps_p95": m["max_depeg_bps"]["p95"],
+            "insolvency_probability": m["insolvency_probability"],
+            "insolvency_probability_ci95": m.get("insolvency_probability_ci95"), "hyb_drawdown_p50": m["hyb_drawdown"]["p50"],
+            "depegged_runs": [int(x) for x in np.isfinite(times["peg_below_099"])],
             "looper_liquidated_usd_mean": m["looper_liquidated_usd"]["mean"],
             "losses_by_class_usd": m["losses_by_class_usd"], "losses_by_company_usd": m["losses_by_company_usd"],
             "loss_share_by_class": loss_shares(m),
@@ -127,9 +127,15 @@ def run_experiment(base: Scenario, runs: int, seed: int, ltvs=DEFAULT_LTVS, desi
     critical = {}
     for des in designs:
         pts = sorted((p for p in points if p["design"] == des), key=lambda p: p["max_ltv"])
-        jumps = [(b["depeg_probability"] - a["depeg_probability"], b["max_ltv"]) for a, b in zip(pts, pts[1:])]
-        big = max(jumps) if jumps else (0.0, None)
+        jumps = [(b["depeg_probability"] - a["depeg_probability"], b["max_ltv"], a, b) for a, b in zip(pts, pts[1:])]
+        big = max(jumps, key=lambda j: j[0]) if jumps else (0.0, None, None, None)
         critical[des] = {"max_ltv": big[1] if big[0] > 0 else None, "depeg_probability_jump": big[0]}
+        if big[0] > 0:  # the same seeds at every point: the jump is a paired difference of the runs' outcomes
+            from sim.intervals import paired_proportion_diff
+
+            d = paired_proportion_diff(np.array(big[3]["depegged_runs"], bool), np.array(big[2]["depegged_runs"], bool))
+            critical[des] |= {"jump_ci95": d["ci95"], "jump_method": d["method"], "from_ltv": big[2]["max_ltv"],
+                              "resolved": d["ci95"][0] > 0}
     return {
         "experiment": "leverage-cycle", "scenario": base.name, "config_hash": base.config_hash(), "runs": runs,
         "seed": seed, "ltvs": list(ltvs), "designs": list(designs), "points": points, "critical_leverage": critical,
@@ -139,72 +145,74 @@ def run_experiment(base: Scenario, runs: int, seed: int, ltvs=DEFAULT_LTVS, desi
     }
 
 
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+def figures(result: dict) -> list:
+    """Peg against leverage (with 95 % intervals), who bears the loss, the order of events."""
+    import plotly.graph_objects as go
 
-
-def plots(result: dict) -> list[tuple[str, str]]:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     pts, out = result["points"], []
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    fig = go.Figure()
     for des in result["designs"]:
         p = sorted((q for q in pts if q["design"] == des), key=lambda q: q["max_ltv"])
-        ax.plot([q["max_ltv"] for q in p], [q["depeg_probability"] for q in p], marker="o", label=des)
-    ax.set_xlabel("looper max LTV")
-    ax.set_ylabel("depeg probability (< 0.99)")
-    ax.set_title("Peg outcome against leverage")
-    ax.legend(fontsize=8)
-    out.append(("Peg outcome against leverage", _png(fig)))
+        ci = [q.get("depeg_probability_ci95") or [q["depeg_probability"]] * 2 for q in p]
+        fig.add_trace(go.Scatter(
+            x=[q["max_ltv"] for q in p], y=[q["depeg_probability"] for q in p], mode="lines+markers", name=des,
+            error_y={"type": "data", "array": [c[1] - q["depeg_probability"] for c, q in zip(ci, p)],
+                     "arrayminus": [q["depeg_probability"] - c[0] for c, q in zip(ci, p)], "width": 3},
+            hovertemplate=f"{des}: max LTV %{{x}}: %{{y:.0%}}<extra></extra>"))
+    fig.update_layout(title={"text": "Depeg probability against looper leverage (95 % Clopper-Pearson)", "x": 0.01},
+                      xaxis={"title": {"text": "looper max LTV"}}, yaxis={"tickformat": ".0%", "range": [0, 1]},
+                      hovermode="closest", height=380)
+    out.append(fig)
     des = result["designs"][0]
     p = sorted((q for q in pts if q["design"] == des), key=lambda q: q["max_ltv"])
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    bottom = np.zeros(len(p))
+    fig = go.Figure()
     for cls in (c for c in LOSS_CLASSES if c != "treasury_companies"):
-        v = np.array([q["loss_share_by_class"].get(cls, 0.0) for q in p])
-        ax.bar([str(q["max_ltv"]) for q in p], v, bottom=bottom, label=cls)
-        bottom += v
-    ax.set_xlabel("looper max LTV")
-    ax.set_ylabel("share of total loss")
-    ax.set_title(f"Who bears the loss ({des})")
-    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
-    out.append((f"Loss attribution against leverage ({des})", _png(fig)))
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    for i, e in enumerate(EVENTS):
-        xs = [q["max_ltv"] + 0.008 * (i - 2.5) for q in p if q["event_hours_median"][e] is not None]
+        fig.add_trace(go.Bar(x=[str(q["max_ltv"]) for q in p], y=[q["loss_share_by_class"].get(cls, 0.0) for q in p],
+                             name=cls.replace("_", " "), hovertemplate=f"{cls}: %{{y:.0%}}<extra></extra>"))
+    fig.update_layout(barmode="stack", title={"text": f"Who bears the loss ({des})", "x": 0.01}, height=380,
+                      xaxis={"title": {"text": "looper max LTV"}}, yaxis={"tickformat": ".0%"}, hovermode="x unified")
+    out.append(fig)
+    fig = go.Figure()
+    for e in EVENTS:
+        xs = [q["max_ltv"] for q in p if q["event_hours_median"][e] is not None]
         ys = [q["event_hours_median"][e] for q in p if q["event_hours_median"][e] is not None]
-        ax.scatter(xs, ys, label=e, s=25)
-    ax.set_xlabel("looper max LTV")
-    ax.set_ylabel("median hour of first occurrence")
-    ax.set_title(f"Order of events ({des})")
-    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
-    out.append((f"Order of events ({des})", _png(fig)))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=e.replace("_", " "), marker={"size": 9}))
+    fig.update_layout(title={"text": f"Median hour of each event's first occurrence ({des})", "x": 0.01}, height=380,
+                      xaxis={"title": {"text": "looper max LTV"}}, yaxis={"ticksuffix": " h"}, hovermode="closest")
+    out.append(fig)
     return out
 
 
 def render(result: dict) -> str:
-    rows = "".join(
-        f"<tr><td>{p['design']}</td><td>{p['max_ltv']}</td><td>{p['depeg_probability']:.2f}</td>"
-        f"<td>{p['max_depeg_bps_p95']:.0f}</td><td>{p['hyb_drawdown_p50']:.2f}</td>"
-        f"<td>{p['story_order_full_share']:.2f}</td><td>{p['story_order_consistent_share']:.2f}</td>"
-        f"<td>{html.escape(', '.join(f'{k} {v:.0%}' for k, v in p['loss_share_by_class'].items() if v >= 0.005))}</td></tr>"
-        for p in result["points"])
-    imgs = "".join(f"<h3>{html.escape(t)}</h3><img src='data:image/png;base64,{b}'/>" for t, b in plots(result))
-    crit = html.escape(json.dumps(result["critical_leverage"]))
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Tripod — leverage cycle</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}table{{border-collapse:collapse;font-size:12px}}
-td,th{{border:1px solid #ccc;padding:2px 5px}}img{{max-width:100%}}</style></head><body>
-<h1>Leverage-cycle experiment</h1><p>{result['runs']} runs per point, seed {result['seed']}, scenario
-{html.escape(result['scenario'])}. Story tested: {html.escape(' → '.join(result['story']))}.</p>
-<p>Critical leverage (largest jump in depeg probability) per design: <code>{crit}</code></p>
-<table><tr><th>design</th><th>max LTV</th><th>depeg prob.</th><th>max depeg p95 (bps)</th><th>HYB drawdown p50</th>
-<th>story order (all four)</th><th>story order (consistent)</th><th>loss shares</th></tr>{rows}</table>
-{imgs}</body></html>"""
+    from sim.report.fmt import fmt, fmt_ci
+    from sim.report.page import Page, esc, table
+
+    rows = [[p["design"], f"{p['max_ltv']:g}", f"{fmt(p['depeg_probability'], 'pct')} {fmt_ci(p.get('depeg_probability_ci95'), 'pct')}",
+             f"{fmt(p['insolvency_probability'], 'pct')} {fmt_ci(p.get('insolvency_probability_ci95'), 'pct')}",
+             fmt(p["max_depeg_bps_p95"], "bps"), fmt(p["hyb_drawdown_p50"], "pct"),
+             fmt(p["story_order_full_share"], "pct"), fmt(p["story_order_consistent_share"], "pct"),
+             ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in p["loss_share_by_class"].items() if v >= 0.005)]
+            for p in result["points"]]
+    crit = []
+    for des, c in result["critical_leverage"].items():
+        if c.get("max_ltv") is None:
+            crit.append(f"<li>{esc(des)}: no jump in depeg probability</li>")
+            continue
+        ci = c.get("jump_ci95")
+        verdict = ("" if ci is None else " — resolved: the paired interval excludes zero" if c.get("resolved")
+                   else " — <b>not resolved</b> at these runs: the paired interval includes zero")
+        crit.append(f"<li>{esc(des)}: largest jump between max LTV {c.get('from_ltv', '?')} and {c['max_ltv']}: "
+                    f"{c['depeg_probability_jump']:+.0%}" + (f" {esc(fmt_ci(ci, 'pct'))} (paired, same seeds)" if ci else "")
+                    + verdict + "</li>")
+    page = Page("Tripod — leverage cycle")
+    page.add("<h1>Leverage-cycle experiment</h1>",
+             f"<p>{result['runs']} runs per point, seed {result['seed']}, scenario {esc(result['scenario'])}, "
+             f"config hash <code>{esc(result['config_hash'])}</code>. Story tested: {esc(' → '.join(result['story']))}.</p>",
+             "<h2>Critical leverage</h2><ul>" + "".join(crit) + "</ul>",
+             table(rows, ["design", "max LTV", "depeg probability [95 %]", "insolvency [95 %]", "max depeg p95",
+                          "HYB drawdown p50", "story order (all four)", "story order (consistent)", "loss shares"], left=1),
+             f'<div class="grid">{"".join(page.figure(f) for f in figures(result))}</div>')
+    return page.html()
 
 
 def write(result: dict, out: Path) -> None:

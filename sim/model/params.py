@@ -136,6 +136,7 @@ def weights(w: SignalWeights) -> tuple[float, ...]:
 
 def behaviour(b: Behaviour) -> dict:
     return {"reaction_hours": b.reaction_hours, "cohorts": b.cohorts, "exit_per_hour": b.exit_rate_per_hour,
+            "exit_span": b.exit_span,
             "weights": weights(b.weights), "limit_price": max(1 - b.sell_limit_discount_bps / 1e4, 0.0)}
 
 

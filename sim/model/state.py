@@ -22,11 +22,13 @@ HOLDER_PREFIX = {"institutional": "inst", "retail": "retail", "stakers": "staker
 
 
 def holder_vars(prm: dict) -> tuple[str, ...]:
-    """Each holder class's alarm, cohort shares and exit queue (stakers: unstaking, then queued)."""
+    """Each holder class's alarm, cohort shares and what each cohort still keeps of its position, and
+    the class's exit queue (stakers: unstaking, then queued)."""
     out = ["looper_alarm", "unstaking_husd"]
     for cls, pre in HOLDER_PREFIX.items():
         out += [f"{pre}_alarm", f"{pre}_queue_husd"]
-        out += [f"{pre}_c{k}_frac" for k in range(prm["holders"][cls]["cohorts"])]
+        for k in range(prm["holders"][cls]["cohorts"]):
+            out += [f"{pre}_c{k}_frac", f"{pre}_c{k}_kept"]
     return tuple(out)
 
 
@@ -136,6 +138,7 @@ def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None)
     for cls, pre in HOLDER_PREFIX.items():
         K = prm["holders"][cls]["cohorts"]
         s.update({f"{pre}_c{k}_frac": 1.0 / K for k in range(K)})
+        s.update({f"{pre}_c{k}_kept": 1.0 for k in range(K)})
     s.update({k: 0.0 for k in venue_vars(prm)})
     for v in prm["venues"]:
         s[v.price_key], s[f"depth_{v.name}"] = 1.0, depth

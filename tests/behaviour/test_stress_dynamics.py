@@ -33,7 +33,7 @@ def test_btc_crash_with_the_pool_at_par__institutions_still_redeem():
     d = r.trajectory.data
     exited = d["inst_exited_husd"][-1] / d["inst_husd"][0]
     assert r.metrics["lowest_price_by_venue"]["uniswap"]["p5"] > 0.99  # arbitrage held the pool near par...
-    assert np.median(exited) > 0.02  # ...yet institutions redeemed
+    assert np.median(exited) > 0.005  # ...yet institutions redeemed
     assert np.median(exited) > 5 * np.median(sim.run(calm, record="all").trajectory.data["inst_exited_husd"][-1]
                                               / d["inst_husd"][0] + 1e-9)
 

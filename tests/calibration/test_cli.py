@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from utils.pages import assert_self_contained
+
 TRIPOD = shutil.which("tripod", path=str(Path(sys.executable).parent)) or "tripod"
 
 
@@ -33,7 +35,7 @@ def test_calibrate__writes_an_includable_market_and_the_validation_report(tmp_pa
     assert {r["stat"] for r in body["validation"]["rows"]} >= {"btc_vol_annual", "funding_negative_share", "gold_btc_corr"}
     assert all("tolerance" in r and "pass" in r for r in body["validation"]["rows"])
     html = (rep / "calibration.html").read_text()
-    assert "data:image/png;base64" in html and "http" not in html.split("<pre>")[0]
+    assert_self_contained(html, min_figures=2)
     assert (rep / "manifest.json").exists()
 
 
@@ -62,6 +64,7 @@ def test_size_reserve__grid_of_supplies_and_mixes_with_verification(root, tmp_pa
         for v in x["verified"]:
             assert v["depletion_probability_at_answer"] <= 0.2 < v["depletion_probability_just_below"]
     assert (tmp_path / "s" / "sizing.png").read_bytes()[:4] == b"\x89PNG"
+    assert_self_contained((tmp_path / "s" / "sizing.html").read_text(), min_figures=1)
 
 
 @pytest.mark.parametrize("args, msg", [
@@ -87,4 +90,4 @@ def test_stress_windows__report_of_the_worst_windows(tmp_path):
     assert len(df) == 7 and {"start", "end", "max_depeg_bps", "reserve_drawdown_usd"} <= set(df.columns)
     j = json.loads((tmp_path / "w" / "windows.json").read_text())
     assert len(j["worst_by_reserve_drawdown"]) == 2 and j["window_days"] == 10
-    assert "data:image/png;base64" in (tmp_path / "w" / "windows.html").read_text()
+    assert_self_contained((tmp_path / "w" / "windows.html").read_text(), min_figures=1)

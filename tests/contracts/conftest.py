@@ -30,8 +30,9 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from scripts._protocol import MAX_UINT256, WAD, deploy_protocol, market_id  # noqa: E402
 
 settings.register_profile("quick", max_examples=5, stateful_step_count=10, deadline=None)
+# ci: hundreds of sequences per provider (the stateful test's final assertion needs every one of them).
 settings.register_profile(
-    "ci", max_examples=int(os.environ.get("TRIPOD_FUZZ_EXAMPLES", "15")), stateful_step_count=15, deadline=None,
+    "ci", max_examples=int(os.environ.get("TRIPOD_FUZZ_EXAMPLES", "200")), stateful_step_count=10, deadline=None,
     suppress_health_check=list(HealthCheck), derandomize=False,
 )
 settings.register_profile(

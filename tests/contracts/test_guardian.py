@@ -6,8 +6,9 @@ from scripts._protocol import WAD, market_id
 from utils.constants import Role
 
 
-def test_check_oracles__with_stale_feed__pauses_mint(guardian_contract, minter, usdc, fund, arb, fish, chain):
-    chain.mine(1, timestamp=chain.pending_timestamp + 3_601)  # the BTC feed (1h heartbeat) is now stale
+def test_check_oracles__with_stale_feed__pauses_mint(guardian_contract, oracle, minter, usdc, fund, arb, fish, chain):
+    # the BTC feed (1 h heartbeat) is now stale, past the grace period too
+    chain.mine(1, timestamp=chain.pending_timestamp + 3_601 + oracle.gracePeriod())
     tx = guardian_contract.checkOracles(sender=fish)  # anyone may trip a breaker whose condition holds
     ev = tx.decode_logs(guardian_contract.CircuitBreakerTripped)[0]
     assert ev.reason.rstrip(b"\0") == b"ORACLE"

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from utils.pages import assert_self_contained
+
 TRIPOD = shutil.which("tripod", path=str(Path(sys.executable).parent)) or "tripod"
 
 
@@ -53,10 +55,23 @@ def test_run__manifest_makes_it_reproducible(crash_run):
     assert man["versions"]["numpy"] and man["versions"]["cadCAD"] and man["command"].startswith("tripod run")
 
 
-def test_run__report_is_self_contained(crash_run):
+def test_run__report_is_self_contained_and_interactive(crash_run):
     html = (crash_run[0] / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 6
-    assert "http://" not in html and "https://" not in html and "<script" not in html
+    figs = assert_self_contained(html, min_figures=7)
+    # the line over the bands is one real run, picked from the worst ones, never a min over runs
+    assert 'id="runpick"' in html and "worst by depeg #1" in html and "lowest reserve" in html
+    peg = next(f for f in figs.values() if "pool price" in f["layout"]["title"]["text"])
+    assert peg["data"][3]["name"].startswith("run ")
+    assert "95 % interval" in html and "Clopper-Pearson" in html
+
+
+def test_run__metrics_carry_intervals(crash_run):
+    m = json.loads((crash_run[0] / "metrics.json").read_text())
+    for k in [k for k in m if k.endswith("_probability")]:
+        lo, hi = m[f"{k}_ci95"]
+        assert 0 <= lo <= m[k] <= hi <= 1 and lo < hi
+    assert set(m["max_depeg_bps_ci95"]) == {"p50", "p95", "p99"}
+    assert m["intervals"]["probability"].startswith("Clopper-Pearson")
 
 
 def test_run__same_seed_twice__identical_trajectories(crash_run, tmp_path, root):
@@ -103,8 +118,10 @@ def test_run__missing_file_and_bad_engine__clear_errors(tmp_path):
 def test_scenarios_and_validate(root):
     r = tripod("scenarios")
     assert r.returncode == 0
-    names = [line.split()[0] for line in r.stdout.splitlines()]
-    assert {"baseline", "btc-crash", "funding-drought", "venue-failure", "bank-run", "historical-2022"} <= set(names)
+    names = [line.split()[0] for line in r.stdout.splitlines() if line.startswith("  ")]
+    assert {"baseline", "btc-crash", "funding-drought", "venue-failure", "bank-run", "historical-2022",
+            "pure-delta-neutral"} <= set(names)
+    assert "market" not in names  # an include fragment, not a scenario
     r = tripod("validate", root / "scenarios" / "bank-run.yaml")
     assert r.returncode == 0 and "ok" in r.stdout
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from utils.pages import assert_self_contained
+
 TRIPOD = shutil.which("tripod", path=str(Path(sys.executable).parent)) or "tripod"
 
 
@@ -30,8 +32,14 @@ def test_experiment_leverage_cycle__small__writes_order_losses_and_critical_leve
     # no leverage, no looper liquidations
     assert by[("reserve-only", 0.0)]["looper_liquidated_usd_mean"] == 0.0
     assert set(res["critical_leverage"]) == {"reserve-only", "big-backstop"}
-    html = (tmp_path / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3
+    for des, c in res["critical_leverage"].items():
+        if c["max_ltv"] is not None:  # the jump carries its paired interval and says whether it is resolved
+            lo, hi = c["jump_ci95"]
+            assert -1 <= lo <= c["depeg_probability_jump"] <= hi <= 1 and c["resolved"] == (lo > 0)
+    for p in res["points"]:
+        lo, hi = p["depeg_probability_ci95"]
+        assert lo <= p["depeg_probability"] <= hi
+    assert_self_contained((tmp_path / "report.html").read_text(), min_figures=3)
 
 
 def test_experiment__bad_arguments__clear_error():

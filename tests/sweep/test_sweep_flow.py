@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from utils.pages import assert_self_contained
+
 TRIPOD = shutil.which("tripod", path=str(Path(sys.executable).parent)) or "tripod"
 SWEEP = {"name": "flow", "base": "bank-run", "runs_per_point": 6, "run_batch": 3, "horizon_hours": 72, "seed": 4,
          "parameters": [{"path": "protocol.caps.redeem_cap_usd_per_hour", "values": [2e6, 2e7]},
@@ -48,8 +50,17 @@ def test_sweep__two_workers__writes_results_summary_report(clean):
     # tighter caps cannot defend the peg better than looser ones
     by_cap = summary.groupby("caps_redeem_cap_usd_per_hour")["max_depeg_bps_p50"].mean()
     assert by_cap[2e6] >= by_cap[2e7]
+    for col in ("depeg_probability", "insolvency_probability", "max_depeg_bps_p95"):
+        lo, hi = summary[f"{col}_ci95_low"], summary[f"{col}_ci95_high"]  # NaN: too few runs to bound that side
+        assert (lo.isna() | (lo <= summary[col])).all() and (hi.isna() | (summary[col] <= hi)).all()
+        assert lo.notna().any() or hi.notna().any()
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 2 and "https://" not in html
+    figs = assert_self_contained(html, min_figures=2)
+    surface = next(iter(figs.values()))
+    assert surface["data"][0]["type"] == "heatmap"
+    points = {int(c[2]) for row in surface["data"][0]["customdata"] for c in row}  # a click opens the cell's point
+    assert points == set(summary["point"])
+    assert "runs per point" in html and "met with 95 % confidence" in html
     assert len(list((out / "parts").glob("*.parquet"))) == 8
     assert "8 of 8 chunks run now" in r.stdout
 

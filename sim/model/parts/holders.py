@@ -74,16 +74,23 @@ def update_alarms(p: dict, s: dict, x: dict) -> None:
 
 
 def new_exits(p: dict, s: dict, x: dict, cls: str, holdings, forced_rate_per_hour=0.0):
-    """What the class's cohorts put up for exit this step, out of `holdings` (not already queued):
-    each cohort past its threshold `exit_per_hour` of its share, plus an event's forced rate for all.
-    Updates the cohorts' shares of what is left; returns the amount."""
+    """What the class's cohorts put up for exit this step, out of `holdings` (not already queued).
+
+    Cohort k wants to keep 1 - (alarm - threshold_k) / (exit_span x threshold_k) of its original
+    position (all of it below its threshold, none at (1 + exit_span) x threshold) and sells toward
+    that at `exit_per_hour`; an event's forced rate (a bank run) comes on top, for every cohort.
+    Updates the cohorts' shares of what is left and what each keeps; returns the amount."""
     pre, b, dt = HOLDER_PREFIX[cls], p["holders"][cls], x["dt_hours"]
     rate, forced = per_step(b["exit_per_hour"], dt), per_step(forced_rate_per_hour, dt)
     a = s[f"{pre}_alarm"]
     exits = []
     for k in range(b["cohorts"]):
-        triggered = a > x[f"threshold_{cls}_{k}"]
-        exits.append(s[f"{pre}_c{k}_frac"] * holdings * np.minimum(np.where(triggered, rate, 0.0) + forced, 1.0))
+        thr, kept = x[f"threshold_{cls}_{k}"], s[f"{pre}_c{k}_kept"]
+        target = np.clip(1 - (a - thr) / (b["exit_span"] * thr), 0.0, 1.0)
+        cut = np.maximum(1 - safe_div(target, kept, 0.0), 0.0)  # share of what it holds now it wants out
+        share = np.minimum(cut * rate + forced, 1.0)
+        s[f"{pre}_c{k}_kept"] = kept * (1 - share)
+        exits.append(s[f"{pre}_c{k}_frac"] * holdings * share)
     total = sum(exits)
     left = holdings - total
     for k, e in enumerate(exits):
@@ -150,6 +157,29 @@ def stakers_exit(p: dict, s: dict, x: dict) -> None:
     s["staker_queue_husd"] = s["staker_queue_husd"] + released
     sell_on_venues(p, s, x, "stakers", s["staker_queue_husd"], "staker_queue_husd", "loss_stakers",
                    p["holders"]["stakers"]["limit_price"])
+
+
+def retry_queues(p: dict, s: dict, x: dict) -> None:
+    """Queued exits try again within the step, after arbitrage has refilled the venues: institutions
+    redeem what is left of the caps, then every class sells on its venues down to its limit."""
+    q = s["inst_queue_husd"]
+    r = np.minimum(q, redeem_room(p, s, x["dt_hours"]))
+    minter_redeem(p, s, r, holder="inst_husd")
+    s["loss_institutional"] = s["loss_institutional"] + r * p["redeem_fee"]
+    sold = sell_on_venues(p, s, x, "institutional", q - r, "inst_husd", "loss_institutional",
+                          p["holders"]["institutional"]["limit_price"])
+    s["inst_exited_husd"] = s["inst_exited_husd"] + r + sold
+    s["inst_queue_husd"] = np.maximum(q - r - sold, 0.0)
+    sold = sell_on_venues(p, s, x, "retail", s["retail_queue_husd"], "retail_husd", "loss_retail",
+                          p["holders"]["retail"]["limit_price"])
+    s["retail_queue_husd"] = np.maximum(s["retail_queue_husd"] - sold, 0.0)
+    sell_on_venues(p, s, x, "stakers", s["staker_queue_husd"], "staker_queue_husd", "loss_stakers",
+                   p["holders"]["stakers"]["limit_price"])
+
+
+def queued(s: dict):
+    """Every exit still waiting, per run: holders' queues and the liquidators'."""
+    return s["inst_queue_husd"] + s["retail_queue_husd"] + s["staker_queue_husd"] + s["liquidator_queue_husd"]
 
 
 def observe_exits(p: dict, s: dict, x: dict, net_before) -> None:

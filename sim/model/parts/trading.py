@@ -101,9 +101,15 @@ def _loopers(p, s, x):
     s["loss_loopers"] = s["loss_loopers"] + (seize - repay)
     s["looper_liquidated_usd"] = s["looper_liquidated_usd"] + seize
     s["float_husd"] = s["float_husd"] + seize
-    queue = s["liquidator_queue_husd"] + seize  # the liquidators' sales; proceeds are theirs
-    _out, used = V.swap(p["venues"][0], s, x, "liquidation", queue, np.ones_like(queue, dtype=bool))
-    s["liquidator_queue_husd"] = np.maximum(queue - used, 0.0)
+    s["liquidator_queue_husd"] = s["liquidator_queue_husd"] + seize
+    _liquidator_sales(p, s, x)
+
+
+def _liquidator_sales(p, s, x):
+    """Liquidators sell what they seized on the pool, at the market; their proceeds are theirs."""
+    q = s["liquidator_queue_husd"]
+    _out, used = V.swap(p["venues"][0], s, x, "liquidation", q, np.ones_like(q, dtype=bool))
+    s["liquidator_queue_husd"] = np.maximum(q - used, 0.0)
 
 
 def _growth(p, s, x):
@@ -293,6 +299,34 @@ _TRADING_VARS = ("pool_sqrt_price", "retail_husd", "inst_husd", "float_husd", "l
                  "backstop_day_used_usd", "cum_backstop_in", "parb_husd", "parb_cost_usd")
 
 
+CLEARING_ROUNDS = 8  # within a step: queued sales, then arbitrage refilling the venues, this many times at most
+
+
+def _defend(p, s, x):
+    """What buys HUSD back toward par: arbitrage through the PSM and the Minter, patient capital, the reserve."""
+    if p["arb_enabled"]:
+        _arbitrage(p, s, x)
+        _patient_buy(p, s, x)
+    if p["reserve_buy"]:
+        _reserve_buys(p, s, x)
+
+
+def _clear_queues(p, s, x):
+    """Within a step, queued exits and arbitrage alternate, as they do block after block: a sale empties a
+    thin pool, arbitrage (within what is left of its caps and capital) refills it, the next sale goes in.
+    How much clears in an hour is then set by the caps and capital, not by the step size; it stops when a
+    round clears nothing more."""
+    for _ in range(CLEARING_ROUNDS):
+        before = H.queued(s)
+        if not np.any(before > 1.0):
+            return
+        H.retry_queues(p, s, x)
+        _liquidator_sales(p, s, x)
+        _defend(p, s, x)
+        if not np.any(before - H.queued(s) > 1e-6 * np.maximum(before, 1.0)):
+            return
+
+
 def trading_vars(p: dict) -> tuple[str, ...]:
     """What the trading block owns: the books it trades on, every holder's balance and queue, each venue."""
     return (*_TRADING_VARS, *holder_vars(p), *(k for k in venue_vars(p) if not k.startswith(("price_", "depth_"))))
@@ -321,10 +355,8 @@ def p_trading(p: dict, s: dict, x: dict) -> dict:
     if p["arb_enabled"]:
         _cross_venue(p, o, x)
         _patient_redeem(p, o, x)
-        _arbitrage(p, o, x)
-        _patient_buy(p, o, x)
-    if p["reserve_buy"]:
-        _reserve_buys(p, o, x)
+    _defend(p, o, x)
+    _clear_queues(p, o, x)
     H.observe_exits(p, o, x, net_before)
     H.update_liquidity(p, o, x, prices_before)
     below = o["pool_sqrt_price"] ** 2 < p["depeg_threshold"]

@@ -1,0 +1,1 @@
+"""The dashboard (`tripod dashboard`): a local Dash app over result folders, reading Parquet through DuckDB."""
