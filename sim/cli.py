@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 EXIT_USER_ERROR = 2
@@ -27,23 +29,46 @@ def _overrides_tag(assignments) -> str:
     return "set-" + hashlib.sha256("\n".join(assignments).encode()).hexdigest()[:8]
 
 
+def check_runs_and_seed(args) -> None:
+    """--runs and --seed within what a scenario's own fields allow, named as the user typed them."""
+    from sim.config import ScenarioError
+
+    if getattr(args, "runs", None) is not None and not 1 <= args.runs <= 1_000_000:
+        raise ScenarioError("--runs", [f"must be at least 1 and at most 1,000,000 (got {args.runs})"])
+    if getattr(args, "seed", None) is not None and not 0 <= args.seed < 2**63:
+        raise ScenarioError("--seed", [f"must be >= 0 (got {args.seed})"])
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one error line (its usage block is what `--help` is for)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def cmd_run(args) -> int:
+    from sim.atomic import OutputDir
     from sim.config import load_scenario
     from sim.progress import stage
     from sim.runner import apply_overrides, resolve_scenario, run
 
+    check_runs_and_seed(args)
     sc = load_scenario(resolve_scenario(args.scenario))
     if args.set:
         sc = apply_overrides(sc, args.set)
     out = Path(args.out) if args.out else _default_out(sc.name, _overrides_tag(args.set))
     _refuse_shipped(out, getattr(args, "force", False), "--out")
-    # trajectories stream into `out` while the engine runs; only a finished run is renamed into place
-    result = run(sc, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted(),
-                 record="all" if args.all_columns else "trajectory", stream_to=out)
-    if args.set:
-        result.manifest["overrides"] = list(args.set)
-    with stage(f"writing {out}/ (report, metrics, trajectories)"):
-        result.write(out)
+    # locked; trajectories stream into a staging directory beside `out` while the engine runs, and
+    # only the finished run replaces `out`, in one rename
+    with OutputDir(out) as od:
+        staging = od.stage()
+        result = run(sc, runs=args.runs, seed=args.seed, engine=args.engine, progress=_progress_wanted(),
+                     record="all" if args.all_columns else "trajectory", stream_to=staging)
+        if args.set:
+            result.manifest["overrides"] = list(args.set)
+        with stage(f"writing {out}/ (report, metrics, trajectories)"):
+            result.write_into(staging)
+        od.commit()
     m = result.metrics
     print(f"{result.scenario.name}: {m['runs']} runs x {m['horizon_hours']:.0f} h, seed {result.manifest['seed']}, "
           f"engine {args.engine}, {result.manifest['wall_seconds']:.1f} s")
@@ -75,13 +100,11 @@ def cmd_scenarios(args) -> int:
 
 
 def _is_sweep_file(path: Path) -> bool:
-    """A sweep file names a base scenario and the parameters to vary."""
-    import yaml
+    """A sweep file names a base scenario and the parameters to vary. The file is read with the limits
+    every file gets (`sim.config.read_yaml_file`): a bad one raises its one-line error here."""
+    from sim.config import read_yaml_file
 
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return False
+    data = read_yaml_file(path)
     return isinstance(data, dict) and "parameters" in data and "base" in data
 
 
@@ -101,7 +124,7 @@ def cmd_validate(args) -> int:
 
         cfg = load_sweep(path)
         base, values, _scenarios, chunks = plan(cfg, path)
-        _metric_columns(cfg)
+        _metric_columns(cfg, str(path))
         print(f"{path}: ok (sweep {cfg.name}: {len(values)} points x {cfg.runs_per_point} runs over {base.name}, "
               f"{len(chunks)} chunks, target {cfg.target.metric} <= {cfg.target.max:g}, "
               f"config hash {cfg.config_hash(base.config_hash())})")
@@ -140,29 +163,61 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_experiment(args) -> int:
+    from sim.atomic import OutputDir
     from sim.config import ScenarioError, load_scenario
     from sim.experiments import leverage_cycle as lc
     from sim.runner import resolve_scenario
 
+    if args.name == "stress-events":
+        return cmd_stress_events(args)
+    args.runs, args.seed = 20 if args.runs is None else args.runs, 8 if args.seed is None else args.seed
     base = load_scenario(resolve_scenario(args.scenario or "leverage-cycle"))
     try:
         ltvs = tuple(float(v) for v in args.ltvs.split(",")) if args.ltvs else lc.DEFAULT_LTVS
     except ValueError:
         raise ScenarioError("--ltvs", [f"not a comma-separated list of numbers: {args.ltvs!r}"]) from None
     designs = tuple(args.designs.split(",")) if args.designs else tuple(lc.DESIGNS)
+    check_runs_and_seed(args)
     bad = [d for d in designs if d not in lc.DESIGNS]
     if bad or any(not 0 <= v < 0.93 for v in ltvs) or args.runs < 1:
         raise ScenarioError("experiment", [f"--designs must be among {list(lc.DESIGNS)}, --ltvs in [0, 0.93), "
                                            f"--runs >= 1 (got designs {list(designs)}, ltvs {list(ltvs)}, runs {args.runs})"])
-    result = lc.run_experiment(base, args.runs, args.seed, ltvs, designs, progress=_progress_wanted())
     out = Path(args.out) if args.out else _experiment_out(args, ltvs, designs, lc)
-    lc.write(result, out)
+    with OutputDir(out, markers=lc.MARKERS) as od:
+        result = lc.run_experiment(base, args.runs, args.seed, ltvs, designs, progress=_progress_wanted())
+        lc.write_into(result, od.stage())
+        od.commit()
     print(f"leverage-cycle: {len(result['points'])} points x {args.runs} runs, {result['wall_seconds']:.1f} s")
     for p in result["points"]:
         print(f"  {p['design']:13s} max LTV {p['max_ltv']:.2f}: depeg {p['depeg_probability']:.2f}, "
               f"story order {p['story_order_full_share']:.2f} (consistent {p['story_order_consistent_share']:.2f})")
     print(f"  critical leverage: {result['critical_leverage']}")
     print(f"  wrote {out}/ (leverage_cycle.json, report.html)")
+    return 0
+
+
+def cmd_stress_events(args) -> int:
+    from sim.atomic import OutputDir
+    from sim.experiments import stress_events as se
+
+    check_runs_and_seed(args)
+    names = args.events.split(",") if args.events else None
+    tags = [f"r{args.runs}" if args.runs is not None else "", f"s{args.seed}" if args.seed is not None else "",
+            "_".join(names or ())]
+    out = Path(args.out) if args.out else _default_out("stress-events", *tags)
+    with OutputDir(out, markers=se.MARKERS) as od:
+        result = se.run_experiment(args.runs, args.seed, names, progress=_progress_wanted())
+        se.write_into(result, od.stage())
+        od.commit()
+    print(f"stress-events: {len(result['events'])} events, {result['wall_seconds']:.1f} s "
+          f"(bands fixed in scenarios/events before any run)")
+    for m in result["events"]:
+        print(f"  {m['event']}: {m['runs']} runs, seed {m['seed']}, {m['horizon_hours']} h, {m['wall_seconds']:.1f} s")
+    print()
+    print(se.text_table(result))
+    print()
+    print(f"{result['within']} of {len(result['rows'])} facts within tolerance ({result['not_modelled']} not modelled)")
+    print(f"wrote {out}/ (stress_events.json, report.html)")
     return 0
 
 
@@ -187,7 +242,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="tripod", description="Design and stress-test a delta-neutral hybrid stablecoin.")
+    ap = Parser(prog="tripod", description="Design and stress-test a delta-neutral hybrid stablecoin.")
     ap.add_argument("--version", action="version", version=_version())
     ap.set_defaults(func=lambda _args: (ap.print_help(), 0)[1])  # bare `tripod`: the help, exit 0
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
@@ -209,14 +264,16 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
     w.add_argument("--workers", type=int, help="workers of the embedded LocalCluster (default: 2)")
     w.set_defaults(func=cmd_sweep)
-    e = sub.add_parser("experiment", help="designed experiments (leverage-cycle)")
-    e.add_argument("name", choices=("leverage-cycle",))
-    e.add_argument("--runs", type=int, default=20, help="runs per grid point (default 20)")
-    e.add_argument("--seed", type=int, default=8)
+    e = sub.add_parser("experiment", help="designed experiments (leverage-cycle, stress-events)")
+    e.add_argument("name", choices=("leverage-cycle", "stress-events"))
+    e.add_argument("--runs", type=int, help="runs per grid point (leverage-cycle, default 20) or per event "
+                                            "(stress-events, default: each scenario's)")
+    e.add_argument("--seed", type=int, help="seed (leverage-cycle default 8; stress-events: each scenario's)")
     e.add_argument("--scenario", help="base scenario (default: scenarios/leverage-cycle.yaml)")
     e.add_argument("--ltvs", help="comma-separated looper max LTVs (default 0,0.5,0.7,0.8,0.9)")
     e.add_argument("--designs", help="comma-separated backstop designs (default: reserve-only,backstop,big-backstop)")
-    e.add_argument("--out", help="output directory (default: out/leverage-cycle)")
+    e.add_argument("--events", help="stress-events: comma-separated event names (default: all in scenarios/events)")
+    e.add_argument("--out", help="output directory (default: out/<experiment>)")
     e.set_defaults(func=cmd_experiment)
     s = sub.add_parser("scenarios", help="list the shipped scenarios (with the calibrated and event ones)")
     s.set_defaults(func=cmd_scenarios)
@@ -229,19 +286,51 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: unwind like Ctrl-C, so staging directories are removed and the message is true."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def error_line(err) -> str:
+    """One line for a ScenarioError: the file, the first problem (its field), and how many more."""
+    first, more = err.lines[0] if err.lines else "invalid", err.lines[1:]
+    line = f"error: {err.source}: {first}"
+    if more:
+        fields = ", ".join(dict.fromkeys(m.split(":", 1)[0] for m in more[:5]))
+        line += f" (and {len(more)} more: {fields}{', ...' if len(more) > 5 else ''})"
+    return line if len(line) <= 600 else line[:597] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
     from sim.config import ScenarioError
 
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except ScenarioError as err:
-        for line in err.lines:
-            print(f"error: {err.source}: {line}", file=sys.stderr)
+        print(error_line(err), file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted; nothing partial was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        from sim.atomic import interruption_report
+
+        print(f"{'terminated' if isinstance(err, Terminated) else 'interrupted'}: {interruption_report()}", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
+    except MemoryError:
+        from sim.atomic import interruption_report
+
+        print(f"error: out of memory; {interruption_report()}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a disk full or a folder gone mid-run: one line, outputs as the lock left them
+        from sim.atomic import interruption_report
+
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}; {interruption_report()}", file=sys.stderr)
+        return 1
 
 
 def add_set_option(p) -> None:

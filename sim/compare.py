@@ -174,7 +174,7 @@ def compare(targets: list[str], runs: int | None = None, seed: int | None = None
         if paired:
             diffs.append({"first": sides[0].name, "second": s.name, "of": f"{s.name} - {sides[0].name}",
                           "paired_differences": paired_differences(sides[0], s)})
-    from sim.results import command_line, git_commit, package_versions
+    from sim.results import provenance
 
     return {
         "compare": [s.name for s in sides],
@@ -187,20 +187,26 @@ def compare(targets: list[str], runs: int | None = None, seed: int | None = None
         "differences": diffs,
         "intervals": {**INTERVAL_METHODS, "paired_probability": "Newcombe hybrid score (paired, method 10)",
                       "paired_mean_or_quantile": "paired bootstrap over runs (2000 resamples, percentile)"},
-        "versions": package_versions(), "git_commit": git_commit(), "command": command_line(),
+        **provenance(),
         "wall_seconds": round(time.time() - started, 3),
         "_sides": sides,
     }
 
 
+MARKERS = ("compare.json",)  # what shows an existing directory is a compare result
+
+
 def write(result: dict, out: Path) -> Path:
+    """compare.html and compare.json, committed as one directory (`sim.atomic`: locked, never mixed)."""
+    from sim.atomic import commit_dir
     from sim.report.compare import render
-    from sim.results import atomic_write, dump_json
+    from sim.results import dump_json
 
     out = Path(out)
     body = {k: v for k, v in result.items() if not k.startswith("_")}
-    atomic_write(out / "compare.html", render(result))
-    atomic_write(out / "compare.json", dump_json(body))
+    with commit_dir(out, markers=MARKERS) as stage:
+        (stage / "compare.html").write_text(render(result))
+        (stage / "compare.json").write_text(dump_json(body))
     return out
 
 

@@ -7,8 +7,15 @@ or raises `ScenarioError` with one line per problem, each naming the field.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
+import os
+import re
+import reprlib
+import stat
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -16,15 +23,39 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.types import (
+    MAX_FUNDING_8H,
+    MAX_PRICE_USD,
+    MAX_HOURS,
+    MAX_MAGNITUDE,
+    MIN_POOL_DEPTH,
+    Apr,
+    Correlation,
+    DriftAnnual,
+    FeeBps,
     Finite,
     Frac,
+    Funding8h,
+    JumpRatePerYear,
+    LogJump,
+    LogJumpStd,
+    Multiple,
+    Name,
     NonNegBps,
     NonNegFloat,
     NonNegHours,
     NonNegUSD,
+    PegPrice,
     PosHours,
     PosPrice,
     PosUSD,
+    RatePerDay,
+    RatePerYear,
+    Sensitivity,
+    SignedRatePerDay,
+    StepHours,
+    TokenCount,
+    VolAnnual,
+    Yield,
 )
 
 
@@ -38,7 +69,84 @@ class ScenarioError(ValueError):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys refused; numbers and switches strict (`true` and `"100"` are not numbers, `1` is
+    not a boolean; NaN and inf refused); no number anywhere larger in magnitude than `MAX_MAGNITUDE`
+    (sim.types gives each its own range). Dates and tuples stay lax: a run's scenario.json spells them
+    as text and lists. Fields added later inherit all of this."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_scalars(cls, data):
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if isinstance(name, str) and name in cls.model_fields:
+                    _check_kind(value, _field_kind(cls, name), name)
+        return data
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        for name in type(self).model_fields:
+            v = getattr(self, name)
+            if isinstance(v, float) and abs(v) > MAX_MAGNITUDE:
+                raise ValueError(f"{name}: out of range (|value| > {MAX_MAGNITUDE:.0e})")
+        return self
+
+
+@functools.cache
+def _field_kind(cls: type[BaseModel], name: str):
+    return _kind(cls.model_fields[name].annotation)
+
+
+def _kind(ann):
+    """What a field's annotation lets through, reduced to what `_check_kind` checks: "number", "bool",
+    ("list", kind), ("dict", kind of values), ("tuple", (kinds...)), ("any", (kinds...)) for a union,
+    or None (not checked here)."""
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is Annotated:
+        return _kind(args[0])
+    if ann is bool:
+        return "bool"
+    if ann in (int, float):
+        return "number"
+    if origin in (Union, types.UnionType):
+        kinds = tuple(k for k in (_kind(a) for a in args if a is not type(None)))
+        return ("any", kinds) if all(k is not None for k in kinds) and kinds else None
+    if origin is list and args:
+        inner = _kind(args[0])
+        return ("list", inner) if inner is not None else None
+    if origin is dict and len(args) == 2:
+        inner = _kind(args[1])
+        return ("dict", inner) if inner is not None else None
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        return ("tuple", tuple(_kind(a) for a in args))
+    return None
+
+
+def _check_kind(value, kind, where: str) -> None:
+    """Refuse a boolean or text where a number is expected, and anything but true/false for a switch
+    (pydantic's lax mode would read `true` as 1 and "100" as 100), inside lists, tuples and maps too.
+    Raises ValueError("<field path>: ...")."""
+    if kind == "number" and isinstance(value, (bool, str)):
+        raise ValueError(f"{where}: must be a number, not {type(value).__name__} {short_repr(value)}")
+    if kind == "bool" and value is not None and not isinstance(value, bool):
+        raise ValueError(f"{where}: must be true or false, not {short_repr(value)}")
+    if not isinstance(kind, tuple):
+        return
+    what, inner = kind
+    if what == "list" and isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_kind(v, inner, f"{where}.{i}")
+    elif what == "dict" and isinstance(value, dict):
+        for k, v in value.items():
+            _check_kind(v, inner, f"{where}.{k}")
+    elif what == "tuple" and isinstance(value, (list, tuple)):
+        for i, (v, k) in enumerate(zip(value, inner)):
+            _check_kind(v, k, f"{where}.{i}")
+    elif what == "any" and value is not None and set(inner) <= {"number", "bool"}:
+        if isinstance(value, str) or isinstance(value, bool) and "bool" not in inner:
+            raise ValueError(f"{where}: must be a number, not {type(value).__name__} {short_repr(value)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,27 +155,23 @@ class Strict(BaseModel):
 class Regime(Strict):
     """Dynamics of one market regime. Vols and drifts are annualised (8760 h)."""
 
-    btc_vol_annual: NonNegFloat = 0.50
-    xau_vol_annual: NonNegFloat = 0.14
-    btc_drift_annual: Finite = 0.0
-    xau_drift_annual: Finite = 0.0
-    btc_xau_correlation: Annotated[float, Field(ge=-1, le=1)] = 0.1
-    btc_jump_rate_per_year: NonNegFloat = 4.0
-    btc_jump_mean: Finite = -0.02
+    btc_vol_annual: VolAnnual = 0.50
+    xau_vol_annual: VolAnnual = 0.14
+    btc_drift_annual: DriftAnnual = 0.0
+    xau_drift_annual: DriftAnnual = 0.0
+    btc_xau_correlation: Correlation = 0.1
+    btc_jump_rate_per_year: JumpRatePerYear = 4.0
+    btc_jump_mean: LogJump = -0.02
     """Mean log size of a BTC jump (negative: crashes are more common than spikes)."""
-    btc_jump_std: NonNegFloat = 0.04
-    xau_jump_rate_per_year: NonNegFloat = 1.0
-    xau_jump_mean: Finite = 0.0
-    xau_jump_std: NonNegFloat = 0.015
-    funding_mean_8h_btc: Finite = 0.0001
+    btc_jump_std: LogJumpStd = 0.04
+    xau_jump_rate_per_year: JumpRatePerYear = 1.0
+    xau_jump_mean: LogJump = 0.0
+    xau_jump_std: LogJumpStd = 0.015
+    funding_mean_8h_btc: Funding8h = 0.0001
     """Level perp funding reverts to in this regime (0.0001/8h ~ 11 % APR)."""
-    funding_mean_8h_xau: Finite = 0.00003
-    pool_depth_factor: Annotated[float, Field(gt=0, le=1)] = 1.0
+    funding_mean_8h_xau: Funding8h = 0.00003
+    pool_depth_factor: Annotated[float, Field(ge=MIN_POOL_DEPTH, le=1)] = 1.0
     """Share of the pool's liquidity LPs keep in this regime (stress: they pull liquidity)."""
-
-
-Rate8h = Annotated[float, Field(ge=-0.01, le=0.01, allow_inf_nan=False)]
-"""A funding rate or premium per 8 h: venues cap funding well inside +-1 %/8h."""
 
 
 class HotFunding(Strict):
@@ -76,9 +180,9 @@ class HotFunding(Strict):
 
     p_enter_per_hour: Frac = 0.0
     p_exit_per_hour: Frac = 0.01
-    level_offset_8h: Rate8h = 0.0
+    level_offset_8h: Funding8h = 0.0
     """Added to the market regime's funding level while hot."""
-    vol_8h_per_sqrt_day: Annotated[float, Field(ge=0, le=0.01, allow_inf_nan=False)] = 0.0
+    vol_8h_per_sqrt_day: Annotated[float, Field(ge=0, le=MAX_FUNDING_8H)] = 0.0
 
 
 class FundingProcess(Strict):
@@ -92,34 +196,34 @@ class FundingProcess(Strict):
     OU. Equations and why: `sim/markets/funding.py`.
     """
 
-    mean_reversion_per_day: Annotated[float, Field(ge=0, le=24, allow_inf_nan=False)] = 0.5
-    vol_8h_per_sqrt_day: Annotated[float, Field(ge=0, le=0.01, allow_inf_nan=False)] = 0.00006
-    price_beta_8h: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.004
+    mean_reversion_per_day: RatePerDay = 0.5
+    vol_8h_per_sqrt_day: Annotated[float, Field(ge=0, le=MAX_FUNDING_8H)] = 0.00006
+    price_beta_8h: Annotated[float, Field(ge=0, le=1)] = 0.004
     """Funding change (per 8 h) per unit log return of the underlying in the same hour."""
-    floor_8h: Rate8h = -0.0075
-    cap_8h: Rate8h = 0.0075
-    interest_8h: Rate8h = 0.0001
-    clamp_width_8h: Annotated[float, Field(ge=0, le=0.01, allow_inf_nan=False)] = 0.0
+    floor_8h: Funding8h = -0.0075
+    cap_8h: Funding8h = 0.0075
+    interest_8h: Funding8h = 0.0001
+    clamp_width_8h: Annotated[float, Field(ge=0, le=MAX_FUNDING_8H)] = 0.0
     """Width of the venue's dead zone above the interest rate (0: no clamp)."""
     hot: HotFunding = HotFunding()
 
     @model_validator(mode="after")
-    def _bounds(self):
-        if self.floor_8h >= self.cap_8h:
-            raise ValueError("floor_8h must be below cap_8h")
+    def _floor_below_cap(self):
+        if self.floor_8h > self.cap_8h:
+            raise ValueError(f"floor_8h ({self.floor_8h:g}) must be <= cap_8h ({self.cap_8h:g})")
         return self
 
 
 class TbillProcess(Strict):
-    long_run_yield: Annotated[float, Field(ge=-0.05, le=0.5)] = 0.045
-    mean_reversion_per_year: NonNegFloat = 0.3
-    vol_per_sqrt_year: NonNegFloat = 0.006
+    long_run_yield: Yield = 0.045
+    mean_reversion_per_year: RatePerYear = 0.3
+    vol_per_sqrt_year: Annotated[float, Field(ge=0, le=0.2)] = 0.006
 
 
 class StochasticMarket(Strict):
     btc_usd_start: PosPrice = 90_000.0
     xau_usd_start: PosPrice = 2_600.0
-    tbill_yield_start: Annotated[float, Field(ge=-0.05, le=0.5)] = 0.045
+    tbill_yield_start: Yield = 0.045
     calm: Regime = Regime()
     stress: Regime = Regime(
         btc_vol_annual=1.1, xau_vol_annual=0.25, btc_drift_annual=-0.5, btc_xau_correlation=0.35,
@@ -143,10 +247,10 @@ class HistoricalMarket(Strict):
 
     start_date: dt.date
     end_date: dt.date
-    xau_funding_rate_8h: Finite = 0.00003
-    stress_drawdown: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    xau_funding_rate_8h: Funding8h = 0.00003
+    stress_drawdown: Annotated[float, Field(ge=0.01, le=0.99)] = 0.2
     """BTC drawdown from its 30-day high beyond which the hour counts as stress (pool depth falls)."""
-    stress_pool_depth_factor: Annotated[float, Field(gt=0, le=1)] = 0.5
+    stress_pool_depth_factor: Annotated[float, Field(ge=MIN_POOL_DEPTH, le=1)] = 0.5
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -173,8 +277,8 @@ class Market(Strict):
 class LiquidityRange(Strict):
     """One concentrated-liquidity position: `usd` of value deposited at price 1 between the bounds."""
 
-    price_lower: PosPrice
-    price_upper: PosPrice
+    price_lower: PegPrice
+    price_upper: PegPrice
     usd: PosUSD
 
     @model_validator(mode="after")
@@ -268,15 +372,15 @@ class Weights(Strict):
 
 
 class Hedge(Strict):
-    initial_margin_ratio: Annotated[float, Field(gt=0, le=1)] = 0.10
+    initial_margin_ratio: Annotated[float, Field(ge=0.001, le=1)] = 0.10
     """Cash margin kept at the perp venue per dollar of short notional."""
-    maintenance_margin_ratio: Annotated[float, Field(gt=0, le=1)] = 0.03
-    liquidation_penalty_bps: NonNegBps = 100
-    margin_sweep_ratio: Annotated[float, Field(gt=0)] = 0.15
+    maintenance_margin_ratio: Annotated[float, Field(ge=0.0005, le=1)] = 0.03
+    liquidation_penalty_bps: FeeBps = 100
+    margin_sweep_ratio: Annotated[float, Field(ge=0.001, le=10)] = 0.15
     """Margin above this share of notional is swept back to the buffer (profits leave the venue)."""
     rehedge_per_hour: Frac = 0.25
     """Share of an open delta gap (spot minus short) closed per hour."""
-    premium_per_funding_8h: NonNegFloat = 3.0
+    premium_per_funding_8h: Sensitivity = 3.0
     """Perp premium to spot per unit of 8 h funding: the basis that funding drives."""
     margin_waterfall: Annotated[list[Literal["buffer", "tbill", "reserve"]], Field(max_length=3)] = [
         "buffer", "tbill", "reserve"]
@@ -310,8 +414,8 @@ class Tbill(Strict):
 
 
 class Fees(Strict):
-    mint_fee_bps: NonNegBps = 5
-    redeem_fee_bps: NonNegBps = 10
+    mint_fee_bps: FeeBps = 5
+    redeem_fee_bps: FeeBps = 10
 
 
 class Caps(Strict):
@@ -386,7 +490,7 @@ class Calendar(Strict):
 
 class Backstop(Strict):
     enabled: bool = True
-    hyb_supply: PosUSD = 200e6
+    hyb_supply: TokenCount = 200e6
     """HYB tokens outstanding (a count, not dollars)."""
     max_sale_usd_per_day: NonNegUSD = 10e6
     trigger_deficit_bps: NonNegBps = 1
@@ -395,7 +499,7 @@ class Backstop(Strict):
 
 class Psm(Strict):
     enabled: bool = True
-    fee_bps: NonNegBps = 5
+    fee_bps: FeeBps = 5
     ceiling_usd: NonNegUSD = 50e6
     initial_usdc_usd: NonNegUSD = 10e6
 
@@ -407,8 +511,8 @@ class CircuitBreaker(Strict):
 
 class Rebalance(Strict):
     speed_per_hour: Frac = 0.1
-    cost_bps: NonNegBps = 3
-    unwind_cost_bps: NonNegBps = 10
+    cost_bps: FeeBps = 3
+    unwind_cost_bps: FeeBps = 10
     """Cost of selling spot and closing shorts to pay redemptions (slippage + fees)."""
     max_unwind_usd_per_hour: NonNegUSD = 50e6
 
@@ -434,8 +538,8 @@ class Protocol(Strict):
 # ---------------------------------------------------------------------------------------------
 class Arbitrageurs(Strict):
     enabled: bool = True
-    gas_usd: NonNegUSD = 20.0
-    min_edge_bps: NonNegBps = 2
+    gas_usd: Annotated[float, Field(ge=0, le=1e6)] = 20.0
+    min_edge_bps: FeeBps = 2
     """Spread beyond fees an arbitrageur needs before acting."""
     cross_venue_capital_usd: NonNegUSD = 50e6
     """Capital the cross-venue arbitrageurs can tie up in HUSD bought on an off-chain venue while it
@@ -524,7 +628,7 @@ class Retail(Strict):
     )
     noise_flow_usd_per_hour: NonNegUSD = 1.5e6
     """Std of random net pool flow per hour in calm (buys and sells by retail)."""
-    btc_leverage: NonNegFloat = 0.0
+    btc_leverage: Sensitivity = 0.0
     """Retail's leverage on BTC held elsewhere: a BTC fall of x in a step makes them sell
     x * btc_leverage of their HUSD on the pool to meet margin calls (they sell core assets to keep
     levered positions). 0 = unlevered."""
@@ -564,10 +668,10 @@ class LiquidityProviders(Strict):
 class BorrowRate(Strict):
     """Utilization-kinked borrow rate of the USDC lending market (Aave/Morpho style)."""
 
-    base_apr: NonNegFloat = 0.0
-    slope_apr: NonNegFloat = 0.07
-    kink: Annotated[float, Field(gt=0, lt=1)] = 0.9
-    jump_slope_apr: NonNegFloat = 0.8
+    base_apr: Apr = 0.0
+    slope_apr: Apr = 0.07
+    kink: Annotated[float, Field(ge=0.01, le=0.99)] = 0.9
+    jump_slope_apr: Apr = 0.8
 
 
 class Loopers(Strict):
@@ -581,14 +685,14 @@ class Loopers(Strict):
     initial_ltv: Frac = 0.6
     max_ltv: Frac = 0.8
     liquidation_ltv: Frac = 0.86
-    liquidation_bonus_bps: NonNegBps = 500
+    liquidation_bonus_bps: FeeBps = 500
     close_factor: Frac = 0.5
     """Share of an unhealthy loan a liquidation repays (Aave: 50 %)."""
     liquidations_per_hour: Annotated[float, Field(gt=0, le=60)] = 1.0
     """How often liquidators come back to an unhealthy loan: a step of dt hours repays 1 - (1 - close_factor)
     ** (liquidations_per_hour x dt) of it, whatever the step size."""
     lever_speed_per_hour: Frac = 0.02
-    min_spread_apr: NonNegFloat = 0.01
+    min_spread_apr: Apr = 0.01
     lending_supply_usd: PosUSD = 200e6
     borrow_rate: BorrowRate = BorrowRate()
 
@@ -605,12 +709,12 @@ class Growth(Strict):
     split across holder classes by their shares; negative rates are institutional redemptions."""
 
     enabled: bool = False
-    base_rate_per_day: Finite = 0.0
-    yield_sensitivity_per_day: NonNegFloat = 0.05
+    base_rate_per_day: SignedRatePerDay = 0.0
+    yield_sensitivity_per_day: Sensitivity = 0.05
     """Growth per day per unit of (staker APR - T-bill yield): 0.05 and a 10 % spread = 0.5 %/day."""
-    depeg_penalty_per_day: NonNegFloat = 0.02
+    depeg_penalty_per_day: Annotated[float, Field(ge=0, le=1)] = 0.02
     """Growth lost per day after a full 48 hours below the peg threshold (scaled by hours below / 48)."""
-    max_rate_per_day: Annotated[float, Field(gt=0, le=1)] = 0.02
+    max_rate_per_day: Annotated[float, Field(ge=1e-6, le=1)] = 0.02
 
 
 class TreasuryCompany(Strict):
@@ -618,16 +722,16 @@ class TreasuryCompany(Strict):
     convertible-like debt with a maturity and an LTV covenant. Its equity trades at NAV x mNAV, and
     mNAV follows sentiment (the recent return of its NAV)."""
 
-    name: str
+    name: Annotated[str, Field(min_length=1, max_length=100)]
     btc_usd: NonNegUSD = 0.0
     husd_usd: NonNegUSD = 0.0
     hyb_usd: NonNegUSD = 0.0
     debt_usd: NonNegUSD = 0.0
-    mnav_start: PosPrice = 1.5
-    mnav_sentiment_beta: NonNegFloat = 2.0
+    mnav_start: Multiple = 1.5
+    mnav_sentiment_beta: Sensitivity = 2.0
     """log mNAV target per unit of 30-day NAV log return (sentiment)."""
-    mnav_adjust_per_day: NonNegFloat = 0.5
-    covenant_ltv: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    mnav_adjust_per_day: RatePerDay = 0.5
+    covenant_ltv: Annotated[float, Field(ge=0.01, le=0.99)] = 0.5
     """Debt / assets above which the lender forces sales back to 90 % of the covenant."""
     maturity_hours: NonNegHours | None = None
     """When the debt falls due; it is rolled over unless mNAV < 1, then repaid by selling."""
@@ -660,6 +764,16 @@ ScriptedVariable = Literal[
 ]
 
 
+# What a scripted point may set a variable to, or multiply it by: the variable's own range (a price
+# above 0, funding within +-5 %/8 h, a pool keeping 0.1 %..100 % of its liquidity).
+SCRIPTED_SET_RANGE = {"btc_usd": (1e-6, MAX_PRICE_USD), "xau_usd": (1e-6, MAX_PRICE_USD), "tbill_yield": (-0.05, 0.5),
+                      "funding_rate_8h_btc": (-MAX_FUNDING_8H, MAX_FUNDING_8H),
+                      "funding_rate_8h_xau": (-MAX_FUNDING_8H, MAX_FUNDING_8H), "pool_depth": (MIN_POOL_DEPTH, 1.0)}
+SCRIPTED_MULTIPLY_RANGE = {"btc_usd": (1e-6, 1e4), "xau_usd": (1e-6, 1e4), "tbill_yield": (1e-6, 100),
+                           "funding_rate_8h_btc": (1e-6, 100), "funding_rate_8h_xau": (1e-6, 100),
+                           "pool_depth": (MIN_POOL_DEPTH, 1 / MIN_POOL_DEPTH)}
+
+
 class ScriptedPath(Strict):
     """Piecewise-linear points (hour, value) applied to one market variable.
 
@@ -670,7 +784,7 @@ class ScriptedPath(Strict):
 
     variable: ScriptedVariable
     mode: Literal["multiply", "set"] = "multiply"
-    points: list[tuple[NonNegHours, Finite]] = Field(min_length=2)
+    points: list[tuple[NonNegHours, Finite]] = Field(min_length=2, max_length=5_000)
 
     @model_validator(mode="after")
     def _increasing(self):
@@ -679,6 +793,10 @@ class ScriptedPath(Strict):
             raise ValueError("points must have strictly increasing hours")
         if self.mode == "multiply" and any(v <= 0 for _, v in self.points):
             raise ValueError("multiply points must be positive")
+        lo, hi = (SCRIPTED_SET_RANGE if self.mode == "set" else SCRIPTED_MULTIPLY_RANGE)[self.variable]
+        bad = [v for _, v in self.points if not lo <= v <= hi]
+        if bad:
+            raise ValueError(f"{self.mode} values for {self.variable} must be within [{lo:g}, {hi:g}] (got {bad[0]:g})")
         return self
 
 
@@ -803,12 +921,12 @@ class ValidationFact(Strict):
 # Scenario
 # ---------------------------------------------------------------------------------------------
 class Scenario(Strict):
-    name: str
-    description: str = ""
-    horizon_hours: Annotated[int, Field(gt=0, le=24 * 366 * 5)] = 720
-    step_hours: Annotated[float, Field(gt=0, le=24)] = 1.0
+    name: Name
+    description: Annotated[str, Field(max_length=10_000)] = ""
+    horizon_hours: Annotated[int, Field(gt=0, le=MAX_HOURS)] = 720
+    step_hours: StepHours = 1.0
     runs: Annotated[int, Field(gt=0, le=1_000_000)] = 100
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     depeg_threshold: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
     repeg_level: Annotated[float, Field(gt=0.5, le=1)] = 0.995
     market: Market = Market()
@@ -833,6 +951,8 @@ class Scenario(Strict):
                 f"agents: holder shares of supply sum to {held:.3f}; keep <= 0.97 so the pool and LPs hold the rest")
         if self.repeg_level < self.depeg_threshold:
             raise ValueError("repeg_level must be >= depeg_threshold")
+        _check_time(self)
+        _check_pool(self)
         names = [self.pool.name, *(v.name for v in self.venues)]
         if len(set(names)) != len(names):
             raise ValueError(f"venues: names must differ from each other and from pool.name (got {names})")
@@ -860,7 +980,92 @@ class Scenario(Strict):
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, **kw) -> "Scenario":
-        return self.model_validate({**self.model_dump(mode="python"), **kw})
+        """A copy with top-level fields replaced; a new `horizon_hours` goes through `with_horizon`."""
+        base = self.with_horizon(kw.pop("horizon_hours")) if "horizon_hours" in kw else self
+        return base.model_validate({**base.model_dump(mode="python"), **kw}) if kw else base
+
+    def with_horizon(self, horizon_hours: int) -> "Scenario":
+        """The scenario over a shorter (or longer) horizon, as a sweep's or size-reserve's horizon sets it.
+        Scripted paths are cut at the new horizon (the value there interpolated, so every hour inside
+        sees the path it saw before); a path starting after it, or an event after it, is refused."""
+        d = self.model_dump(mode="python")
+        d["horizon_hours"] = horizon_hours
+        if not isinstance(horizon_hours, (int, float)) or isinstance(horizon_hours, bool):
+            return self.model_validate(d)  # let validation name the bad value
+        cut = []
+        for sp in d["scripted"]:
+            pts = [tuple(p) for p in sp["points"]]
+            if pts[0][0] < horizon_hours < pts[-1][0]:
+                hs, vs = [h for h, _ in pts], [v for _, v in pts]
+                k = next(i for i, h in enumerate(hs) if h >= horizon_hours)
+                v_end = vs[k - 1] + (vs[k] - vs[k - 1]) * (horizon_hours - hs[k - 1]) / (hs[k] - hs[k - 1])
+                pts = [p for p in pts if p[0] < horizon_hours] + [(float(horizon_hours), v_end)]
+            cut.append({**sp, "points": pts})
+        d["scripted"] = cut
+        return self.model_validate(d)
+
+
+def _check_time(sc: "Scenario") -> None:
+    """Steps that divide the horizon; every event and scripted point inside it (never clamped to the end)."""
+    steps = sc.horizon_hours / sc.step_hours
+    if steps < 1 or abs(steps - round(steps)) > 1e-9 * steps:
+        raise ValueError(f"step_hours: {sc.step_hours:g} must divide horizon_hours {sc.horizon_hours} into a whole "
+                         f"number (>= 1) of steps (got {steps:.6g})")
+    for i, ev in enumerate(sc.events):
+        if ev.hour >= sc.horizon_hours:
+            raise ValueError(f"events.{i}.hour: {ev.hour:g} is not inside the horizon (0 <= hour < {sc.horizon_hours}); "
+                             f"an event after the end would never happen")
+    for i, sp in enumerate(sc.scripted):
+        late = [h for h, _ in sp.points if h > sc.horizon_hours]
+        if late:
+            raise ValueError(f"scripted.{i}.points: hour {late[0]:g} is beyond horizon_hours {sc.horizon_hours}")
+
+
+def _husd_at_peg(r: LiquidityRange) -> float:
+    """HUSD a concentrated-liquidity position worth `r.usd` holds at price 1 (v3 maths, as sim.model.amm)."""
+    sa, sb = r.price_lower ** 0.5, r.price_upper ** 0.5
+    liquidity = r.usd / ((sb - 1) / sb + (1 - sa))
+    return liquidity * (1 - 1 / sb)
+
+
+def _check_pool(sc: "Scenario") -> None:
+    """The venues' HUSD comes out of the float (supply not held by a holder class): together they cannot
+    hold more, or trades against them would drive the float below zero. The pool's depth after scripted
+    multiplies stays in [MIN_POOL_DEPTH, 1] (never silently clipped)."""
+    a = sc.agents
+    S = sc.protocol.initial_supply_usd
+    held = (a.institutional.share_of_supply + a.retail.share_of_supply + a.stakers.share_of_supply
+            + a.loopers.collateral_share_of_supply) * S + sum(c.husd_usd for c in a.treasury_companies)
+    float_husd = S - held
+    # every venue's HUSD at the peg: pools' positions, and an order book's asks (they mirror its bids)
+    venues = [("pool.ranges", sum(_husd_at_peg(r) for r in sc.pool.ranges))]
+    for i, v in enumerate(getattr(sc, "venues", [])):
+        venues.append((f"venues.{i}", sum(_husd_at_peg(r) for r in v.ranges) if hasattr(v, "ranges")
+                       else max(usd for _, usd in v.bid_depth_usd)))
+    venue_husd = sum(h for _, h in venues)
+    if venue_husd > float_husd * (1 + 1e-9):
+        where = max(venues, key=lambda x: x[1])[0]
+        raise ValueError(
+            f"{where}: the venues hold ${venue_husd:,.0f} of HUSD at the peg, more than the ${float_husd:,.0f} of "
+            f"supply no holder class holds ({float_husd / S:.1%} of initial_supply_usd ${S:,.0f}); scale the venues' "
+            f"liquidity with the supply (e.g. `tripod size-reserve --supply-usd`) or lower the holder shares")
+    depths = ([sc.market.stochastic.calm.pool_depth_factor, sc.market.stochastic.stress.pool_depth_factor]
+              if sc.market.source == "stochastic" else [1.0, sc.market.historical.stress_pool_depth_factor])
+    for i, sp in enumerate(sc.scripted):
+        if sp.variable == "pool_depth" and sp.mode == "multiply":
+            lo, hi = min(depths) * min(v for _, v in sp.points), max(depths) * max(v for _, v in sp.points)
+            if lo < MIN_POOL_DEPTH or hi > 1.0:
+                raise ValueError(f"scripted.{i}.points: pool_depth multiplied to {lo:g}..{hi:g} of the pool's liquidity; "
+                                 f"it must stay within [{MIN_POOL_DEPTH:g}, 1] (use mode: set, or smaller factors)")
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 3, 3, 3, 40, 40
+
+
+def short_repr(value) -> str:
+    """A bounded repr for error lines: an alias-expanded input is never printed whole."""
+    return _REPR.repr(value)
 
 
 def format_validation_error(err: ValidationError) -> list[str]:
@@ -871,8 +1076,11 @@ def format_validation_error(err: ValidationError) -> list[str]:
         if e["type"] == "extra_forbidden":
             msg = "unknown key (not a field of this block)"
         got = e.get("input")
-        got_s = "" if e["type"] in ("extra_forbidden", "missing") or isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"{loc or 'scenario'}: {msg}{got_s}")
+        got_s = "" if e["type"] in ("extra_forbidden", "missing") or isinstance(got, dict) else f" (got {short_repr(got)})"
+        if e["type"] == "value_error" and re.match(r"[a-z_][\w.]*: ", msg):  # a check that names its field
+            lines.append(f"{loc}.{msg}" if loc else msg)
+        else:
+            lines.append(f"{loc or 'scenario'}: {msg}{got_s}")
     return lines
 
 
@@ -892,32 +1100,233 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# Reading files: hostile input gets one line naming the file (and the field), never a traceback,
+# a hang or a memory crash.
+# ---------------------------------------------------------------------------------------------
+MAX_FILE_BYTES = 256 << 10
+"""A scenario or sweep file is a page of YAML; the largest shipped one is ~4 KB."""
+MAX_TEXT_ITEMS = 20_000
+"""Lines plus commas of a file: an upper bound of the values it spells out, checked before parsing
+(building 400,000 YAML nodes takes PyYAML 4 s with libyaml, 30 s without; 20,000 take ~0.5 s)."""
+MAX_YAML_VALUES = 100_000
+"""Values after expanding aliases: a "billion laughs" file is refused before anything walks it."""
+MAX_YAML_DEPTH = 32
+"""Nesting levels (a scenario is 6 deep)."""
+MAX_INCLUDE_DEPTH = 8
+
+
+def read_text_file(path: str | os.PathLike) -> str:
+    """A small regular file of UTF-8 text (a UTF-8 byte-order mark is allowed), or ScenarioError
+    naming the file: missing, a folder, a device or FIFO (never read: /dev/zero has no end, a FIFO
+    blocks), too large, binary, UTF-16/32 or not UTF-8."""
+    src = str(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ScenarioError(src, ["no such file"]) from None
+    except OSError as err:
+        raise ScenarioError(src, [f"cannot read it ({err.strerror})"]) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ScenarioError(src, ["is a folder, not a file"])
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError(src, ["is not a regular file (a device, FIFO or socket): not read"])
+    if st.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(src, [f"is {st.st_size:,} bytes; a scenario or sweep file is at most {MAX_FILE_BYTES:,}"])
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise ScenarioError(src, [f"cannot read it ({err.strerror})"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(src, [f"is over {MAX_FILE_BYTES:,} bytes; a scenario or sweep file is smaller"])
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ScenarioError(src, ["is UTF-16 or UTF-32 text; save it as UTF-8"])
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ScenarioError(src, [f"is a binary file (a NUL byte at offset {nul}), not YAML text"])
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(src, [f"is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
+                                  f"save it as UTF-8"]) from None
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML's safe loader (libyaml's parser when installed: 8x faster), reading `1e9` as a number
+    as YAML 1.2 does (1.1 needs `1.0e9`)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _where(path: tuple) -> str:
+    shown = [str(p) for p in path[:6]] + (["..."] if len(path) > 6 else [])
+    return ".".join(shown) or "the document"
+
+
+def _kids(node: yaml.Node) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [n for kv in node.value for n in kv]
+    return node.value if isinstance(node, yaml.SequenceNode) else []
+
+
+def _check_nodes(root: yaml.Node, loader: _Loader) -> None:
+    """Before anything is built from the parsed nodes: refuse recursive aliases, alias bombs (by the
+    size the aliases expand to, counted without expanding), deep nesting, duplicate keys, keys that
+    are not names, and invalid dates. Raises ValueError with the place named."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:  # post-order, iterative: each distinct node once, however often it is aliased
+        node, done = stack.pop()
+        kids = _kids(node)
+        if done:
+            on_path.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(k)] for k in kids)
+            depth[id(node)] = 1 + max((depth[id(k)] for k in kids), default=0)
+            continue
+        if id(node) in size:
+            continue
+        if id(node) in on_path:
+            raise ValueError(f"an alias refers to a block containing itself (line {node.start_mark.line + 1})")
+        on_path.add(id(node))
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in size)
+    for measure, limit, what in ((size, MAX_YAML_VALUES, f"holds more than {MAX_YAML_VALUES:,} values once its "
+                                                         f"aliases are expanded (an alias bomb?); refused"),
+                                 (depth, MAX_YAML_DEPTH, f"is nested more than {MAX_YAML_DEPTH} levels deep")):
+        if measure[id(root)] > limit:
+            # name the field: follow the one mapping value that carries the excess
+            node, path = root, ()
+            while isinstance(node, yaml.MappingNode):
+                big = [(k, v) for k, v in node.value if measure[id(v)] > limit - 1]
+                if not big or not isinstance(big[0][0], yaml.ScalarNode):
+                    break
+                path, node = (*path, big[0][0].value), big[0][1]
+            raise ValueError(f"{_where(path)}: {what} (line {node.start_mark.line + 1})")
+    # the tree as the document reads it (bounded by the checks above): keys and dates, with paths
+    todo = [(root, ())]
+    while todo:
+        node, path = todo.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            later = []  # pushed in reverse, so the first problem in document order is the one named
+            for k, v in node.value:
+                if k.tag == "tag:yaml.org,2002:merge":
+                    later.append((v, path))
+                    continue
+                if not isinstance(k, yaml.ScalarNode) or k.tag != "tag:yaml.org,2002:str":
+                    what = k.value if isinstance(k, yaml.ScalarNode) else "a block"
+                    raise ValueError(f"{_where(path)}: key {str(what)[:40]!r} (line {k.start_mark.line + 1}) is not a "
+                                     f"field name (quote it if it is one)")
+                if k.value in seen:
+                    raise ValueError(f"{_where((*path, k.value))}: duplicate key (lines {seen[k.value]} and "
+                                     f"{k.start_mark.line + 1}); a later block would silently replace the first")
+                seen[k.value] = k.start_mark.line + 1
+                later.append((v, (*path, k.value)))
+            todo.extend(reversed(later))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(reversed([(v, (*path, i)) for i, v in enumerate(node.value)]))
+        elif node.tag == _TIMESTAMP_TAG:
+            try:
+                loader.construct_yaml_timestamp(node)
+            except (ValueError, OverflowError):
+                raise ValueError(f"{_where(path)}: {node.value[:40]!r} is not a valid date") from None
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of [ and { (quotes ignored: an over-estimate is harmless). Checked before
+    parsing because PyYAML's scanner slows quadratically with flow depth: 5,000 levels take 4 s."""
+    depth = deepest = 0
+    for m in re.finditer(r"[\[\]{}]", text):
+        depth = depth + 1 if m.group() in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def parse_yaml(text: str, source: str) -> object:
+    """YAML text to Python data through `_check_nodes`, or ScenarioError naming `source`."""
+    items = text.count("\n") + text.count(",")
+    if items > MAX_TEXT_ITEMS:
+        raise ScenarioError(source, [f"has {items:,} lines and commas; a scenario or sweep file spells out at most "
+                                     f"{MAX_TEXT_ITEMS:,} values"])
+    deep = _flow_depth(text)
+    if deep > MAX_YAML_DEPTH:
+        raise ScenarioError(source, [f"nested more than {MAX_YAML_DEPTH} levels deep ([ and {{ open {deep:,} deep)"])
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node, loader)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(source, [f"not valid YAML{where}: {err.problem or err.context}"[:300]]) from None
+    except yaml.YAMLError as err:
+        raise ScenarioError(source, [f"not valid YAML: {str(err).splitlines()[0][:200]}"]) from None
+    except RecursionError:
+        raise ScenarioError(source, [f"nested too deeply to read (more than {MAX_YAML_DEPTH} levels)"]) from None
+    except ValueError as err:
+        raise ScenarioError(source, [str(err)]) from None
+    finally:
+        getattr(loader, "dispose", lambda: None)()
+
+
+def read_json_file(path: str | os.PathLike) -> object:
+    """A JSON file's data (a run's scenario.json, a sweep's sweep.json), with the same limits as YAML:
+    Python's JSON reader recurses in C and can crash the process on deep nesting."""
+    text = read_text_file(path)
+    deep = _flow_depth(text)
+    if deep > MAX_YAML_DEPTH:
+        raise ScenarioError(str(path), [f"nested more than {MAX_YAML_DEPTH} levels deep ([ and {{ open {deep:,} deep)"])
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise ScenarioError(str(path), [f"not valid JSON ({str(err).splitlines()[0][:160]})"]) from None
+
+
+def read_yaml_file(path: str | os.PathLike) -> object:
+    """A YAML file's data, read as `read_text_file` and `parse_yaml` allow."""
+    return parse_yaml(read_text_file(path), str(path))
+
+
 def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> object:
     """A YAML file with its `include: [relative.yaml, ...]` files deep-merged under its own keys.
 
     Included files are read first (in order, later ones win), then the file's own mappings override
     them key by key. An included file's top-level `provenance` is documentation and is dropped.
     """
-    if not path.exists():
-        raise ScenarioError(str(path), ["no such file"] if not chain else [f"included file not found (from {chain[-1]})"])
+    if chain and not path.exists():
+        raise ScenarioError(str(path), [f"included file not found (from {chain[-1]})"])
     if path.resolve() in chain:
         raise ScenarioError(str(path), ["include cycle: " + " -> ".join(str(p) for p in (*chain, path))])
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ScenarioError(str(path), [f"not valid YAML: {str(err).splitlines()[0]}"]) from None
+    if len(chain) >= MAX_INCLUDE_DEPTH:
+        raise ScenarioError(str(path), [f"include: more than {MAX_INCLUDE_DEPTH} levels of included files"])
+    data = read_yaml_file(path)
     if not isinstance(data, dict) or "include" not in data:
         return data
     data = dict(data)
     inc = data.pop("include")
     inc = [inc] if isinstance(inc, str) else inc
-    if not isinstance(inc, list) or not all(isinstance(i, str) for i in inc):
-        raise ScenarioError(str(path), ["include: must be a file name or a list of file names"])
+    if not isinstance(inc, list) or not all(isinstance(i, str) for i in inc) or len(inc) > 16:
+        raise ScenarioError(str(path), ["include: must be a file name or a list of at most 16 file names"])
     merged: dict = {}
     for rel in inc:
-        sub = _read_yaml(path.parent / rel, (*chain, path.resolve()))
-        if not isinstance(sub, dict):
-            raise ScenarioError(str(path.parent / rel), ["an included file must hold a mapping"])
+        try:
+            sub = _read_yaml(path.parent / rel, (*chain, path.resolve()))
+            if not isinstance(sub, dict):
+                raise ScenarioError(str(path.parent / rel), ["an included file must hold a mapping"])
+        except ScenarioError as err:  # name the file the user handed us too (the top of the chain)
+            if chain:
+                raise
+            raise ScenarioError(err.source, [*err.lines[:-1], f"{err.lines[-1]} (included from {path})"]) from None
         sub = {k: v for k, v in sub.items() if k != "provenance"}
         merged = _deep_merge(merged, sub)
     return _deep_merge(merged, data)

@@ -16,6 +16,18 @@ from sim.model.parts.common import backing
 from sim.model.state import dat_count
 from sim.types import HOURS_PER_YEAR
 
+MAX_APY = 1e9
+"""Annualised returns are capped here (1e11 %): compounding a windfall over a short horizon to a year
+overflows float64 (a 36x share price in a day is 36^365), and beyond this the figure means nothing."""
+
+
+def annualised(growth, hours: float):
+    """growth ** (year / hours) - 1, in log space, at most MAX_APY (a finite number, never inf)."""
+    with np.errstate(divide="ignore"):
+        log_apy = np.log(np.maximum(growth, 0.0)) * (HOURS_PER_YEAR / hours)
+    return np.expm1(np.minimum(log_apy, np.log1p(MAX_APY)))
+
+
 INSOLVENCY_TOLERANCE = 1e-4  # a backing shortfall under 1 bp of supply is rounding, not insolvency
 LOSS_CLASSES = ("reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers", "treasury_companies")
 # One number per run: the columns of a sweep's results.parquet.
@@ -109,7 +121,7 @@ class MetricsAccumulator:
         self.share_ring[t % (w + 1)] = s["share_price"]
         if t >= w:
             growth = s["share_price"] / self.share_ring[(t - w) % (w + 1)]
-            self.min_apy_30d = np.minimum(self.min_apy_30d, growth ** (HOURS_PER_YEAR / (w * self.dt)) - 1)
+            self.min_apy_30d = np.minimum(self.min_apy_30d, annualised(growth, w * self.dt))
         # depeg episodes: from crossing below the threshold to first reaching the re-peg level
         ends = self.in_episode & (price >= self.repeg_level)
         if ends.any():
@@ -148,7 +160,7 @@ class MetricsAccumulator:
         net_out_per_day = (end["reserve_drawn_usd"] - end["reserve_added_usd"]) / (hours / 24)
         with np.errstate(divide="ignore", invalid="ignore"):
             runway = np.where(net_out_per_day > 0, end["reserve_fund_usd"] / net_out_per_day, np.inf)
-        staker_apy = (end["share_price"] / st["share_price"]) ** (HOURS_PER_YEAR / hours) - 1
+        staker_apy = annualised(end["share_price"] / st["share_price"], hours)
         out = {
             "min_peg_price": self.min_price,
             "max_depeg_bps": np.maximum(0.0, 1.0 - self.min_price) * 1e4,

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from sim.budget import check_disk, check_memory
 from sim.config import Scenario, ScenarioError, format_validation_error, load_scenario
 from sim.engines import ENGINES, run_engine
 from sim.metrics import compute_metrics, metric_series
 from sim.model import Model
-from sim.model.state import trajectory_columns
-from sim.results import Result, command_line, git_commit, package_versions
+from sim.model.state import genesis_state, trajectory_columns
+from sim.results import Result, provenance
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PROJECT_ROOT / "scenarios"
@@ -121,6 +122,10 @@ class _Observers:
             o.update(state, t)
 
 
+def _recorded(genesis: dict, record: str) -> tuple[str, ...]:
+    return {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": metric_series(genesis)}[record]
+
+
 def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | None = None, engine: str = "batch",
         progress: bool = False, record: str = "trajectory", stream_to: str | Path | None = None,
         overrides: list[str] | None = None) -> Result:
@@ -133,8 +138,9 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     the manifest.
 
     stream_to: a directory; the batch engine then writes the recorded columns to a Parquet file there
-    while it runs (`sim.streaming`), keeping in memory only what the metrics and report need.
-    `Result.write` into that directory just renames the finished file.
+    (under a temporary name) while it runs (`sim.streaming`), keeping in memory only what the metrics
+    and report need. `Result.write(out)` moves the finished file into `out`'s staging directory;
+    `tripod run` streams straight into that staging directory (`sim.atomic.commit_dir`).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(resolve_scenario(scenario))
     if overrides:
@@ -147,21 +153,29 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
             raise ScenarioError("command line", format_validation_error(err)) from None
     if engine not in ENGINES:
         raise ScenarioError("--engine", [f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}"])
+    if record not in ("all", "trajectory", "metrics"):
+        raise ValueError("record must be one of ['all', 'metrics', 'trajectory']")
+    from sim.report import report_series
+
+    streaming = stream_to is not None and engine == "batch"
+    # the memory (and disk) the run will take, before any of it is allocated
+    g0 = genesis_state(sc)
+    shape = _recorded(g0, record)
+    keep = tuple(dict.fromkeys(metric_series(g0) + report_series(shape)))
+    check_memory(f"scenario {sc.name!r}", sc.runs, sc.steps, len(keep) if streaming else len(shape), engine)
+    if streaming:
+        check_disk(f"scenario {sc.name!r}", stream_to, sc.runs, sc.steps, len(shape))
     started = time.time()
     m = Model.build(sc)
     params, genesis, paths = m.params, m.genesis, m.paths
-    recorded = {"all": tuple(genesis), "trajectory": trajectory_columns(genesis), "metrics": metric_series(genesis)}
-    if record not in recorded:
-        raise ValueError(f"record must be one of {sorted(recorded)}")
     stream = None
-    if stream_to is not None and engine == "batch":
+    if streaming:
         from sim.engines.batch import run_batch
-        from sim.report import report_series
         from sim.streaming import TrajectoryStream
 
-        stream = TrajectoryStream(Path(stream_to) / "trajectories.parquet", recorded[record], paths.runs,
+        stream = TrajectoryStream(Path(stream_to) / "trajectories.parquet", _recorded(genesis, record), paths.runs,
                                   paths.step_hours)
-        keep = tuple(dict.fromkeys(metric_series(genesis) + report_series(recorded[record])))
+        keep = tuple(dict.fromkeys(metric_series(genesis) + report_series(_recorded(genesis, record))))
         try:
             traj = run_batch(params, genesis, paths, progress=progress, record=keep, observer=stream)
             stream.close()
@@ -169,7 +183,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
             stream.abort()
             raise
     else:
-        traj = run_engine(engine, params, genesis, paths, progress=progress, record=recorded[record])
+        traj = run_engine(engine, params, genesis, paths, progress=progress, record=_recorded(genesis, record))
     metrics = compute_metrics(traj.data, sc.step_hours, sc.depeg_threshold, sc.repeg_level, final=traj.final,
                               genesis=genesis, venues=params["venues"])
     manifest = {
@@ -181,9 +195,7 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
         "engine": engine,
         "config_hash": sc.config_hash(),
         **({"overrides": list(overrides)} if overrides else {}),
-        "versions": package_versions(),
-        "git_commit": git_commit(),
-        "command": command_line(),
+        **provenance(),
         "started_utc": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(time.time() - started, 3),
     }

@@ -9,16 +9,19 @@ encoder falls a whole block behind.
 
 Rows are in (timestep, run) order, the order the engine produces them (`Trajectory.row_blocks` writes
 in-memory trajectories the same way). The file is written under a temporary name next to its target
-and only renamed by `commit()`; `abort()` removes it, so a failed or interrupted run leaves nothing.
+and only renamed by `commit()`; `abort()` removes it. `tripod run` streams into the staging directory
+of its output (`sim.atomic.commit_dir`), so the output directory changes only when the whole run is
+committed, and a killed run's partial file goes with its staging directory.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from sim.atomic import create_temp_file
 
 BLOCK_STEPS = 256
 
@@ -43,9 +46,8 @@ class TrajectoryStream:
                  block_steps: int = BLOCK_STEPS):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        fd, self.tmp = create_temp_file(self.path.parent, self.path.name)  # mode 0666 & ~umask
         os.close(fd)
-        self.tmp = Path(tmp)
         self.columns = [k for k in columns if k != "step"]
         self.runs, self.step_hours, self.block_steps = np.asarray(runs), step_hours, block_steps
         R = len(self.runs)
@@ -107,7 +109,7 @@ class TrajectoryStream:
         else:  # another filesystem: copy next to the target first, then rename there
             import shutil
 
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            fd, tmp = create_temp_file(target.parent, target.name)
             os.close(fd)
             shutil.copyfile(self.tmp, tmp)
             os.replace(tmp, target)

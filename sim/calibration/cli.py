@@ -5,8 +5,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from pathlib import Path
+
+from sim.cli import check_runs_and_seed
+
+MAX_HORIZON_DAYS = 366 * 5  # the scenario's own horizon limit
+MAX_VALIDATION_PATHS = 10_000  # 200 paths take ~3 min
 
 
 def _date(s: str) -> dt.date:
@@ -18,9 +24,9 @@ def _date(s: str) -> dt.date:
 
 
 def _manifest(args, started: float, **extra) -> dict:
-    from sim.results import command_line, git_commit, package_versions
+    from sim.results import provenance
 
-    return {"command": command_line(), "git_commit": git_commit(), "versions": package_versions(),
+    return {**provenance(),
             "started_utc": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
             "wall_seconds": round(time.time() - started, 3), **extra}
 
@@ -36,25 +42,42 @@ def _user_error(source: str, msg: str):
 
 
 def cmd_calibrate(args) -> int:
-    from sim.calibration.fit import calibrate, market_yaml
-    from sim.calibration.report import calibration_html
-    from sim.calibration.validate import validate
-    from sim.results import atomic_write, command_line
+    from sim.atomic import OutputDir
 
     started = time.time()
     if args.from_ and args.to and args.to <= args.from_:
         raise _user_error("--from/--to", "--to must be after --from")
+    if not 0 <= args.paths <= MAX_VALIDATION_PATHS:
+        raise _user_error("--paths", f"must be between 0 and {MAX_VALIDATION_PATHS:,} (got {args.paths})")
+    if args.seed < 0:
+        raise _user_error("--seed", f"must be >= 0 (got {args.seed})")
     out = Path(args.out)
-    from sim.cli import _progress_wanted, _refuse_shipped
-    from sim.progress import stage
+    from sim.cli import _refuse_shipped
 
     _refuse_shipped(out, args.force, "--out")
+    if out.is_dir():
+        raise _user_error(str(out), "--out: is a directory; give the market file to write, e.g. market.yaml")
+    with OutputDir(args.report_dir, option="--report-dir") as rep_dir:
+        return _calibrate(args, started, out, rep_dir)
+
+
+def _calibrate(args, started: float, out: Path, rep_dir) -> int:
+    from sim.calibration.fit import calibrate, market_yaml
+    from sim.calibration.report import calibration_html
+    from sim.calibration.validate import validate
+    from sim.cli import _progress_wanted
+    from sim.progress import stage
+    from sim.results import atomic_write, command_line
+
     try:
         with stage("fitting the market to the shipped history", _progress_wanted()):
             cal = calibrate(args.from_, args.to)
     except ValueError as err:
         raise _user_error("calibrate", str(err)) from None
-    atomic_write(out, market_yaml(cal, command_line(), out.name))
+    try:
+        atomic_write(out, market_yaml(cal, command_line(), out.name))
+    except OSError as err:
+        raise _user_error(str(out), f"--out: cannot write the market file ({err.strerror})") from None
     m = cal.market
     print(f"calibrated market -> {out}  (BTC {cal.report['sample']['btc_usd']['from']}..{cal.report['sample']['btc_usd']['to']})")
     for name, r in (("calm", m.calm), ("stress", m.stress)):
@@ -77,13 +100,14 @@ def cmd_calibrate(args) -> int:
         for r in val["rows"]:
             print(f"    {'ok  ' if r['pass'] else 'FAIL'} {r['label']:52s} data {r['data']:9.4f}  sim {r['sim_median']:9.4f} "
                   f"[{r['sim_p5']:.4f}, {r['sim_p95']:.4f}]  tol {r['tolerance']:g} ({r['kind']})")
-    rep = Path(args.report_dir)
     manifest = _manifest(args, started, paths=args.paths, seed=args.seed, market_file=str(out))
     body = {"market": m.model_dump(mode="json"), "fit": cal.report, "validation": val and {k: v for k, v in val.items() if k != "simulated"}}
-    atomic_write(rep / "calibration.json", _dump(body))
-    atomic_write(rep / "calibration.html", calibration_html(cal, val, manifest))
-    atomic_write(rep / "manifest.json", _dump(manifest))
-    print(f"  wrote {rep}/ (calibration.json, calibration.html, manifest.json)")
+    staging = rep_dir.stage()
+    (staging / "calibration.json").write_text(_dump(body))
+    (staging / "calibration.html").write_text(calibration_html(cal, val, manifest))
+    (staging / "manifest.json").write_text(_dump(manifest))
+    rep_dir.commit()
+    print(f"  wrote {args.report_dir}/ (calibration.json, calibration.html, manifest.json)")
     return 0
 
 
@@ -99,28 +123,30 @@ def _parse_weights(s: str) -> tuple[float, float, float, float]:
 
 
 def cmd_size_reserve(args) -> int:
-    import pandas as pd
-
-    from sim.cli import _progress_wanted
     from pydantic import ValidationError
 
-    from sim.calibration.report import sizing_html, sizing_plot
-    from sim.calibration.sizing import PUBLIC_FIGURES, scale_liquidity, set_path, size_reserve, with_weights
+    from sim.atomic import OutputDir
+    from sim.calibration.sizing import scale_liquidity, set_path, with_weights
     from sim.config import ScenarioError, format_validation_error, load_scenario
-    from sim.results import atomic_write
     from sim.runner import resolve_scenario
 
     started = time.time()
     for p in args.target_prob:
         if not 0 < p < 1:
             raise _user_error("--target-prob", f"must be between 0 and 1 (got {p})")
-    if args.runs is not None and args.runs < 1:
-        raise _user_error("--runs", f"must be at least 1 (got {args.runs})")
+    check_runs_and_seed(args)
+    if args.horizon_days is not None and not 1 / 24 <= args.horizon_days <= MAX_HORIZON_DAYS:
+        raise _user_error("--horizon-days", f"must be between 1/24 and {MAX_HORIZON_DAYS} (got {args.horizon_days})")
+    for supply in args.supply_usd or []:
+        if not math.isfinite(supply) or supply <= 0:
+            raise _user_error("--supply-usd", f"must be a positive finite amount (got {supply})")
     path = resolve_scenario(args.scenario)
     base = load_scenario(path)
     try:
         if args.set:
             base = set_path(base, args.set)
+        if args.horizon_days is not None:
+            base = base.with_overrides(horizon_hours=int(round(args.horizon_days * 24)))  # scripted paths cut there
         configs = []
         for supply in args.supply_usd or [base.protocol.initial_supply_usd]:
             sc = scale_liquidity(base, supply) if supply != base.protocol.initial_supply_usd else base
@@ -130,6 +156,23 @@ def cmd_size_reserve(args) -> int:
         raise ScenarioError("command line", format_validation_error(err)) from None
     except ValueError as err:
         raise _user_error("--set", str(err).splitlines()[0]) from None
+    from sim.budget import check_memory
+
+    runs = args.runs or base.runs  # simulated 500 at a time; each run's reserve path is kept
+    check_memory("--runs", min(runs, 500), base.steps, 1, hint="lower --runs or --horizon-days",
+                 extra_bytes=8 * (base.steps + 1) * runs)
+    out = Path(args.out) if args.out else Path("out") / f"size-reserve-{base.name}"
+    with OutputDir(out) as od:
+        return _size_reserve(args, started, path, configs, out, od)
+
+
+def _size_reserve(args, started, path, configs, out, od) -> int:
+    import pandas as pd
+
+    from sim.calibration.report import sizing_html, sizing_plot
+    from sim.calibration.sizing import PUBLIC_FIGURES, size_reserve
+    from sim.cli import _progress_wanted
+
     results = []
     for sc in configs:
         t0 = time.time()
@@ -149,7 +192,6 @@ def cmd_size_reserve(args) -> int:
         for v in r.get("verified", []):
             print(f"  verified with sim.run: depletion {v['depletion_probability_at_answer']:.4f} at the answer, "
                   f"{v['depletion_probability_just_below']:.4f} just below")
-    out = Path(args.out) if args.out else Path("out") / f"size-reserve-{base.name}"
     table = []
     for r in results:
         for a in r["answers"]:
@@ -161,47 +203,68 @@ def cmd_size_reserve(args) -> int:
                           "ci_low_usd": a["ci_low_usd"], "ci_high_usd": a["ci_high_usd"], "runs": r["runs"],
                           "public_reserve_usd": pub[0]["reserve_usd"] if pub else None,
                           "public_source": pub[0]["source"] if pub else None})
-    atomic_write(out / "sizing.csv", pd.DataFrame(table).to_csv(index=False))
-    atomic_write(out / "sizing.json", _dump({"results": results, "public_figures": PUBLIC_FIGURES}))
-    atomic_write(out / "sizing.png", sizing_plot(results, PUBLIC_FIGURES))
+    stage = od.stage()
+    (stage / "sizing.csv").write_text(pd.DataFrame(table).to_csv(index=False))
+    (stage / "sizing.json").write_text(_dump({"results": results, "public_figures": PUBLIC_FIGURES}))
+    (stage / "sizing.png").write_bytes(sizing_plot(results, PUBLIC_FIGURES))
     manifest = _manifest(args, started, scenario=str(path), runs=results[0]["runs"], seed=results[0]["seed"], engine="batch")
-    atomic_write(out / "sizing.html", sizing_html(results, PUBLIC_FIGURES, manifest))
-    atomic_write(out / "manifest.json", _dump(manifest))
+    (stage / "sizing.html").write_text(sizing_html(results, PUBLIC_FIGURES, manifest))
+    (stage / "manifest.json").write_text(_dump(manifest))
+    od.commit()
     print(f"  wrote {out}/ (sizing.csv, sizing.json, sizing.html, sizing.png, manifest.json)")
     return 0
 
 
 def cmd_stress_windows(args) -> int:
-    from sim.calibration.report import windows_html
-    from sim.cli import _progress_wanted
-    from sim.calibration.windows import stress_windows
-    from sim.config import load_scenario
-    from sim.results import atomic_write
+    from pydantic import ValidationError
+
+    from sim.atomic import OutputDir
+    from sim.config import ScenarioError, format_validation_error, load_scenario
     from sim.runner import resolve_scenario
 
     started = time.time()
-    if args.days < 2 or args.stride_days < 1:
-        raise _user_error("--days/--stride-days", "--days must be >= 2 and --stride-days >= 1")
+    check_runs_and_seed(args)
+    if not 2 <= args.days <= MAX_HORIZON_DAYS or not 1 <= args.stride_days <= MAX_HORIZON_DAYS:
+        raise _user_error("--days/--stride-days", f"--days must be between 2 and {MAX_HORIZON_DAYS} and "
+                                                  f"--stride-days between 1 and {MAX_HORIZON_DAYS}")
+    if args.top < 1:
+        raise _user_error("--top", f"must be at least 1 (got {args.top})")
     path = resolve_scenario(args.scenario)
     sc = load_scenario(path)
     if args.set:
         from sim.calibration.sizing import set_path
         try:
             sc = set_path(sc, args.set)
+        except ValidationError as err:
+            raise ScenarioError("--set", format_validation_error(err)) from None
         except ValueError as err:
             raise _user_error("--set", str(err).splitlines()[0]) from None
+    from sim.budget import check_memory
+
+    check_memory("--days", 800, args.days * 24, 5, hint="lower --days")  # 800 windows at a time, 5 series kept
+    out = Path(args.out) if args.out else Path("out") / f"stress-windows-{sc.name}"
+    with OutputDir(out) as od:
+        return _stress_windows(args, started, path, sc, out, od)
+
+
+def _stress_windows(args, started, path, sc, out, od) -> int:
+    from sim.calibration.report import windows_html
+    from sim.calibration.windows import stress_windows
+    from sim.cli import _progress_wanted
+
     try:
         res = stress_windows(sc, days=args.days, stride_days=args.stride_days, start=args.from_, end=args.to,
                              seed=args.seed, top=args.top, progress=_progress_wanted())
     except ValueError as err:
         raise _user_error("stress-windows", str(err)) from None
-    out = Path(args.out) if args.out else Path("out") / f"stress-windows-{sc.name}"
     manifest = _manifest(args, started, scenario=str(path), engine="batch")
     frame = res.pop("frame")
-    atomic_write(out / "windows.csv", frame.to_csv(index=False))
-    atomic_write(out / "windows.json", _dump(res))
-    atomic_write(out / "windows.html", windows_html({**res, "frame": frame}, manifest))
-    atomic_write(out / "manifest.json", _dump(manifest))
+    stage = od.stage()
+    (stage / "windows.csv").write_text(frame.to_csv(index=False))
+    (stage / "windows.json").write_text(_dump(res))
+    (stage / "windows.html").write_text(windows_html({**res, "frame": frame}, manifest))
+    (stage / "manifest.json").write_text(_dump(manifest))
+    od.commit()
     print(f"{sc.name}: {res['windows']} windows of {res['window_days']} days, starts {res['first_start']}..{res['last_start']} "
           f"(every {res['stride_days']} d), {manifest['wall_seconds']:.0f} s")
     print(f"  reserve depleted in {res['share_depleted']:.1%} of windows; peg below threshold in {res['share_depegged']:.1%}")

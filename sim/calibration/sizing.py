@@ -126,10 +126,12 @@ def smallest_reserve(needed: np.ndarray, target_prob: float, confidence: float =
 
 
 def set_path(sc: Scenario, assignments: list[str]) -> Scenario:
-    """Apply `a.b.c=value` overrides (value parsed as YAML) and re-validate."""
-    import yaml
+    """Apply `a.b.c=value` overrides (value parsed as YAML) and re-validate. A new `horizon_hours` goes
+    through `Scenario.with_horizon` (scripted paths cut there), as `--horizon-days` and sweeps set it."""
+    from sim.config import parse_yaml
 
     d = sc.model_dump(mode="python")
+    horizon = None
     for a in assignments:
         if "=" not in a:
             raise ValueError(f"--set {a!r}: expected key.path=value")
@@ -142,8 +144,12 @@ def set_path(sc: Scenario, assignments: list[str]) -> Scenario:
             node = node[k]
         if parts[-1] not in node:
             raise ValueError(f"--set {key}: {parts[-1]!r} is not a field of that block")
-        node[parts[-1]] = yaml.safe_load(val)
-    return Scenario.model_validate(d)
+        node[parts[-1]] = parse_yaml(val, f"--set {key}")
+        if parts == ["horizon_hours"]:
+            horizon = node.pop("horizon_hours")
+            node["horizon_hours"] = sc.horizon_hours
+    out = Scenario.model_validate(d)
+    return out if horizon is None else out.with_horizon(horizon)
 
 
 def size_reserve(sc: Scenario, target_probs: float | list[float], horizon_days: float | None = None,

@@ -5,35 +5,55 @@ command runs.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 
 def cmd_replay(args) -> int:
-    from sim.chain.replay import FORK, ReplayError, ReplayNodeError, replay
+    from sim.atomic import OutputDir
+    from sim.chain.replay import FORK, ReplayError, ReplayNodeError, replay, write_results
 
     if args.run < 0 or (args.steps is not None and args.steps < 1):
         print("error: --run must be >= 0 and --steps >= 1", file=sys.stderr)
         return 2
     target = Path(args.target)
-    try:
-        if target.is_dir():
-            run_dir = target
-        else:
-            run_dir = _simulate(args)
-        from sim.progress import wanted
+    if target.is_dir():  # replay a run directory: its files are carried over, the replay's added
+        _check_run_dir(target)
+        out, path = target, None
+        carry = [n for n in os.listdir(target) if not n.startswith(".") and not n.startswith("chain_replay.")]
+    else:  # a scenario: simulate runs 0..K, replay run K, commit both as one directory
+        path, sc = _scenario(args)
+        out = Path(args.out) if args.out else Path("out") / f"{sc.name}-replay"
+        carry = []
+    from sim.progress import wanted
 
-        if wanted():  # node start-up and deployment take a while before the first step
-            print(f"replaying {run_dir} run {args.run} on {args.network or FORK}: starting the chain and deploying ...",
-                  file=sys.stderr, flush=True)
-        res = replay(run_dir, run=args.run, network=args.network or FORK, steps=args.steps, block=args.block,
-                     progress=_progress_bar())
-    except ReplayNodeError as err:
-        print(f"error: {err}; no result file was written", file=sys.stderr)
-        _exit(1)
-    except ReplayError as err:
-        print(f"error: {err}", file=sys.stderr)
-        _exit(2)
+    code = 0
+    with OutputDir(out) as od:
+        stage = od.stage(carry)
+        try:
+            if path is not None:
+                from sim.runner import run
+
+                run(path, runs=args.run + 1, record="all", progress=wanted()).write_into(stage)
+            if wanted():  # node start-up and deployment take a while before the first step
+                print(f"replaying {out} run {args.run} on {args.network or FORK}: starting the chain and deploying ...",
+                      file=sys.stderr, flush=True)
+            res = replay(stage, run=args.run, network=args.network or FORK, steps=args.steps, block=args.block,
+                         write=False, progress=_progress_bar())
+            res.summary["run_dir"] = str(od.path)
+            write_results(stage, res)
+        except ReplayNodeError as err:
+            print(f"error: {err}; {out} left as it was", file=sys.stderr)
+            code = 1
+        except ReplayError as err:
+            print(f"error: {str(err).replace(str(stage), str(out))}", file=sys.stderr)
+            code = 2
+        if code == 0:
+            od.commit()
+    if code:
+        _exit(code)
+    run_dir = out
     s = res.summary
     print(f"{s['scenario']} run {s['run']}: {s['steps']} steps replayed on {s['network']} in {s['wall_seconds']:.1f} s "
           f"({s['seconds_per_step'] * 1000:.0f} ms/step, set-up {s['setup_seconds']:.1f} s), gas {s['gas_used']:,}")
@@ -91,20 +111,31 @@ def _exit(code: int) -> None:
     os._exit(code)
 
 
-def _simulate(args) -> Path:
-    """A scenario (file or shipped name): simulate run 0..K with every column, then replay run K."""
-    from sim.config import ScenarioError
-    from sim.runner import resolve_scenario, run
+def _check_run_dir(d: Path) -> None:
+    """A run directory's scenario.json and trajectories.parquet, checked before any node starts:
+    a bad file is one line naming it (exit 2), never a traceback from deep inside the replay."""
+    from sim.config import ScenarioError, parse_scenario, read_json_file
+    from sim.parquet import read_metadata
+
+    scen, traj = d / "scenario.json", d / "trajectories.parquet"
+    if scen.exists():
+        parse_scenario(read_json_file(scen), str(scen))
+    if traj.exists():
+        try:
+            read_metadata(traj)
+        except Exception as err:  # noqa: BLE001 - whatever pyarrow calls a bad file, it is one line here
+            raise ScenarioError(str(traj), [f"not a readable Parquet file ({str(err).splitlines()[0][:120]})"]) from None
+
+
+def _scenario(args):
+    """(path, Scenario) of a scenario file or shipped name, or a one-line error."""
+    from sim.config import ScenarioError, load_scenario
+    from sim.runner import resolve_scenario
 
     path = resolve_scenario(args.target)
     if not path.exists():
         raise ScenarioError(str(args.target), ["no such run directory, scenario file or shipped scenario"])
-    from sim.progress import wanted
-
-    result = run(path, runs=args.run + 1, record="all", progress=wanted())
-    out = Path(args.out) if args.out else Path("out") / f"{result.scenario.name}-replay"
-    result.write(out)
-    return out
+    return path, load_scenario(path)
 
 
 def register(sub) -> None:

@@ -117,16 +117,15 @@ def load_run(run_dir: str | os.PathLike, run: int = 0, steps: int | None = None)
     sqrt price, ...): run `run` is then simulated again from its scenario.json (same seed; randomness is
     keyed by (seed, run)) with every column, and checked against the columns that were recorded.
     """
-    import pandas as pd
-
     from sim.config import parse_scenario
+    from sim.parquet import read_frame
 
     run_dir = Path(run_dir)
     traj, scen = run_dir / "trajectories.parquet", run_dir / "scenario.json"
     if not traj.exists() or not scen.exists():
         raise ReplayError(f"{run_dir}: not a run directory (needs trajectories.parquet and scenario.json from `tripod run`)")
     sc = parse_scenario(json.loads(scen.read_text()), str(scen))
-    df = pd.read_parquet(traj)
+    df = read_frame(traj)  # single-threaded: a threaded read can abort the process at exit (sim.parquet)
     runs = sorted(int(r) for r in df["run"].unique())
     if run not in runs:
         raise ReplayError(f"{traj}: no run {run} (runs {runs[0]}..{runs[-1]})")

@@ -16,7 +16,8 @@ import numpy as np
 
 from sim.config import Scenario
 from sim.metrics import LOSS_CLASSES
-from sim.results import atomic_write, command_line, git_commit, package_versions
+from sim.atomic import commit_dir
+from sim.results import dump_json, provenance
 
 DEFAULT_LTVS = (0.0, 0.5, 0.7, 0.8, 0.9)
 # Backstop designs: how the loss is absorbed once the shock hits.
@@ -139,7 +140,7 @@ def run_experiment(base: Scenario, runs: int, seed: int, ltvs=DEFAULT_LTVS, desi
     return {
         "experiment": "leverage-cycle", "scenario": base.name, "config_hash": base.config_hash(), "runs": runs,
         "seed": seed, "ltvs": list(ltvs), "designs": list(designs), "points": points, "critical_leverage": critical,
-        "story": list(STORY), "versions": package_versions(), "git_commit": git_commit(), "command": command_line(),
+        "story": list(STORY), **provenance(),
         "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(time.time() - started, 2),
     }
@@ -215,7 +216,15 @@ def render(result: dict) -> str:
     return page.html()
 
 
+MARKERS = ("leverage_cycle.json", "manifest.json")  # what shows an existing directory is this experiment's
+
+
 def write(result: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "leverage_cycle.json", json.dumps(result, indent=1) + "\n")
-    atomic_write(out / "report.html", render(result))
+    """The experiment's directory, committed whole (`sim.atomic`)."""
+    with commit_dir(out, markers=MARKERS) as stage:
+        write_into(result, stage)
+
+
+def write_into(result: dict, stage: Path) -> None:
+    (stage / "leverage_cycle.json").write_text(dump_json(result))
+    (stage / "report.html").write_text(render(result))

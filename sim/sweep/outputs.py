@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.atomic import write_parquet
 from sim.intervals import clopper_pearson, mean_ci, quantile_ci
-from sim.results import atomic_write, atomic_write_parquet
+from sim.parquet import read_frame
 from sim.sweep.config import PROBABILITY_METRICS, SweepConfig
 
 QUANTILES = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
@@ -46,18 +47,19 @@ def per_point_summary(results: pd.DataFrame, param_cols: list[str], metric_cols:
     return pd.DataFrame(rows)
 
 
-def write_outputs(out: Path, cfg: SweepConfig, points: list[dict], scenarios) -> pd.DataFrame:
-    parts = sorted((out / "parts").glob("*.parquet"))
-    results = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+def write_outputs(stage: Path, cfg: SweepConfig, points: list[dict], scenarios, part_files: list[Path]) -> pd.DataFrame:
+    """results.parquet, summary.csv and report.html into `stage` (a staging directory), from the parts
+    of the planned chunks only."""
+    results = pd.concat([read_frame(p) for p in part_files], ignore_index=True)
     results = results.sort_values(["point", "run"], kind="stable").reset_index(drop=True)
-    atomic_write_parquet(out / "results.parquet", results)
+    write_parquet(stage / "results.parquet", results)
     param_cols = list(points[0].keys())
     metric_cols = [c for c in results.columns if c not in ("point", "run", *param_cols)]
     summary = per_point_summary(results, param_cols, metric_cols,
                                 {i: sc.depeg_threshold for i, sc in enumerate(scenarios)})
-    atomic_write(out / "summary.csv", summary.to_csv(index=False))
+    (stage / "summary.csv").write_text(summary.to_csv(index=False))
     from sim.report.sweep import render
 
-    atomic_write(out / "report.html", render(cfg, summary, param_cols, results))
+    (stage / "report.html").write_text(render(cfg, summary, param_cols, results))
     return summary
 

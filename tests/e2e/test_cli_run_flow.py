@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.parquet import read_frame
 from utils.pages import assert_self_contained
 
 TRIPOD = shutil.which("tripod", path=str(Path(sys.executable).parent)) or "tripod"
@@ -40,7 +41,7 @@ def test_run__writes_every_promised_file_metric_and_column(crash_run):
     assert set(m["max_depeg_bps"]) >= {"p50", "p95", "p99", "max"}
     assert set(m["losses_by_class_usd"]) == {"reserve_fund", "backstop", "stakers", "institutional", "retail", "loopers",
                                              "treasury_companies"}
-    t = pd.read_parquet(out / "trajectories.parquet")
+    t = read_frame(out / "trajectories.parquet")
     for c in ("run", "timestep", "hour", "peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd",
               "btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "hyb_price"):
         assert c in t.columns, c
@@ -77,8 +78,8 @@ def test_run__metrics_carry_intervals(crash_run):
 def test_run__same_seed_twice__identical_trajectories(crash_run, tmp_path, root):
     r = tripod("run", root / "scenarios" / "btc-crash.yaml", "--runs", 6, "--seed", 11, "--out", tmp_path)
     assert r.returncode == 0
-    a = pd.read_parquet(crash_run[0] / "trajectories.parquet")
-    b = pd.read_parquet(tmp_path / "trajectories.parquet")
+    a = read_frame(crash_run[0] / "trajectories.parquet")
+    b = read_frame(tmp_path / "trajectories.parquet")
     assert a.equals(b)
 
 
@@ -131,13 +132,13 @@ def test_run__cadcad_engine__same_numbers_as_batch(tmp_path, root):
     args = ("run", root / "scenarios" / "venue-failure.yaml", "--runs", 2, "--seed", 3)
     assert tripod(*args, "--engine", "cadcad", "--out", tmp_path / "c").returncode == 0
     assert tripod(*args, "--engine", "batch", "--out", tmp_path / "b").returncode == 0
-    c = pd.read_parquet(tmp_path / "c" / "trajectories.parquet")
-    b = pd.read_parquet(tmp_path / "b" / "trajectories.parquet")
+    c = read_frame(tmp_path / "c" / "trajectories.parquet")
+    b = read_frame(tmp_path / "b" / "trajectories.parquet")
     pd.testing.assert_frame_equal(c, b, rtol=1e-9, atol=1e-9)
 
 
 def test_run__all_columns__writes_the_value_ledger_too(tmp_path):
     r = tripod("run", "venue-failure", "--runs", 2, "--out", tmp_path / "a", "--all-columns")
     assert r.returncode == 0, r.stderr
-    cols = pd.read_parquet(tmp_path / "a" / "trajectories.parquet").columns
+    cols = read_frame(tmp_path / "a" / "trajectories.parquet").columns
     assert {"cum_collateral_in", "cum_spot_pnl", "redeem_cap_used_usd"} <= set(cols)

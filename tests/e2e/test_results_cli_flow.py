@@ -59,14 +59,14 @@ def test_validate__bad_sweep__names_the_field(tmp_path, root):
 def test_run_set__recorded_and_simulated(tmp_path):
     out = tmp_path / "r"
     r = tripod("run", "btc-crash", "--runs", 3, "--set", "protocol.reserve.initial_usd=0",
-               "--set", "horizon_hours=48", "--out", out)
+               "--set", "horizon_hours=72", "--out", out)
     assert r.returncode == 0, r.stderr
     sc = json.loads((out / "scenario.json").read_text())
-    assert sc["protocol"]["reserve"]["initial_usd"] == 0 and sc["horizon_hours"] == 48
+    assert sc["protocol"]["reserve"]["initial_usd"] == 0 and sc["horizon_hours"] == 72
     man = json.loads((out / "manifest.json").read_text())
-    assert man["overrides"] == ["protocol.reserve.initial_usd=0", "horizon_hours=48"]
+    assert man["overrides"] == ["protocol.reserve.initial_usd=0", "horizon_hours=72"]
     t = pd.read_parquet(out / "trajectories.parquet", columns=["timestep", "reserve_fund_usd"])
-    assert (t[t.timestep == 0].reserve_fund_usd == 0).all() and t.timestep.max() == 48
+    assert (t[t.timestep == 0].reserve_fund_usd == 0).all() and t.timestep.max() == 72
 
 
 @pytest.mark.parametrize("bad,word", [("protocol.reserve.nope=1", "nope"), ("protocol.reserve.initial_usd=-5", "initial_usd"),
@@ -104,7 +104,7 @@ def test_run_defaults__set_runs_get_their_own_folder():
 
 
 def test_run__piped__prints_no_progress(tmp_path):
-    r = tripod("run", "btc-crash", "--runs", 2, "--set", "horizon_hours=24", "--out", tmp_path / "q", env={"CI": ""})
+    r = tripod("run", "btc-crash", "--runs", 2, "--set", "horizon_hours=72", "--out", tmp_path / "q", env={"CI": ""})
     assert r.returncode == 0 and r.stderr == ""
 
 

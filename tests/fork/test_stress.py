@@ -5,11 +5,11 @@ used agree with the model to base-unit / feed-decimal rounding at every step
 (`sim.chain.replay.assert_rounding_only`, which names the first step and field beyond it), and the
 chain refuses nothing the model did not refuse (no revert in a replay).
 """
-import pandas as pd
 import pytest
 
 from sim.chain.replay import assert_rounding_only
 from sim.chain.units import feed_answer
+from sim.parquet import read_frame
 
 pytestmark = pytest.mark.fork
 
@@ -38,7 +38,7 @@ def test_btc_crash_replay_tracks_the_model(simulate, replay_on_fork):
     assert s["pool_maths"]["usdc"]["max_abs"] < 0.01 and s["trades"]["closing_swap_max_usdc"] < 1e4
     # the crash happened on chain: the oracle carries the model's last BTC price
     last = f.iloc[-1]
-    traj = pd.read_parquet(run_dir / "trajectories.parquet")
+    traj = read_frame(run_dir / "trajectories.parquet")
     assert chain["btc_feed"] == feed_answer(float(traj.loc[traj["hour"] == 66, "btc_usd"].iloc[0]), 8)
     assert chain["btc_feed"] / 1e8 < 0.7 * 90_000
     # delta-neutral: backing held through the crash (hedge equity re-marked each step)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.parquet import read_frame
 from utils.pages import assert_self_contained
 
 TRIPOD = shutil.which("tripod", path=str(Path(sys.executable).parent)) or "tripod"
@@ -42,7 +43,7 @@ def clean(sweep_file, tmp_path_factory):
 
 def test_sweep__two_workers__writes_results_summary_report(clean):
     out, r = clean
-    res = pd.read_parquet(out / "results.parquet")
+    res = read_frame(out / "results.parquet")
     assert len(res) == 4 * 6 and res.groupby("point").size().eq(6).all()
     assert {"point", "run", "caps_redeem_cap_usd_per_hour", "fees_redeem_fee_bps", "max_depeg_bps"} <= set(res.columns)
     summary = pd.read_csv(out / "summary.csv")
@@ -76,10 +77,10 @@ def test_sweep__layout_is_duckdb_readable(clean):
 
 def test_sweep__rerun__skips_finished_chunks_and_gives_same_results(clean, sweep_file):
     out, _ = clean
-    before = pd.read_parquet(out / "results.parquet")
+    before = read_frame(out / "results.parquet")
     r = tripod("sweep", sweep_file, "--out", out, "--workers", 1)
     assert r.returncode == 0 and "0 of 8 chunks run now" in r.stdout
-    assert pd.read_parquet(out / "results.parquet").equals(before)
+    assert read_frame(out / "results.parquet").equals(before)
 
 
 def test_sweep__changed_file_on_existing_dir__refused(clean, tmp_path):
@@ -105,8 +106,8 @@ def test_sweep__killed_with_kill_9_and_resumed__identical_to_uninterrupted(clean
     r = tripod("sweep", sweep_file, "--out", out, "--workers", 2)
     assert r.returncode == 0, r.stderr
     assert f"{8 - finished} of 8 chunks run now" in r.stdout
-    a = pd.read_parquet(clean[0] / "results.parquet")
-    b = pd.read_parquet(out / "results.parquet")
+    a = read_frame(clean[0] / "results.parquet")
+    b = read_frame(out / "results.parquet")
     pd.testing.assert_frame_equal(a, b)
 
 

@@ -14,7 +14,7 @@ def _write(tmp_path, body: dict, name="s.yaml"):
     return f
 
 
-BASE = {"name": "t", "base": "venue-failure", "runs_per_point": 6, "run_batch": 4, "horizon_hours": 24,
+BASE = {"name": "t", "base": "venue-failure", "runs_per_point": 6, "run_batch": 4, "horizon_hours": 96,
         "parameters": [{"path": "protocol.reserve.initial_usd", "values": [0, 1e7]},
                        {"path": "protocol.weights.btc", "values": [0.2, 0.4], "balance": "protocol.weights.tbill"}]}
 
@@ -27,7 +27,7 @@ def test_grid__points_are_the_product_and_chunks_cover_every_run(tmp_path):
     assert {(v["protocol.reserve.initial_usd"], v["protocol.weights.btc"]) for v in values} == {
         (0, 0.2), (0, 0.4), (1e7, 0.2), (1e7, 0.4)}
     assert [(c.point, c.run_start, c.run_stop) for c in chunks if c.point == 0] == [(0, 0, 4), (0, 4, 6)]
-    assert all(sc.horizon_hours == 24 and sc.runs == 6 for sc in scenarios)
+    assert all(sc.horizon_hours == 96 and sc.runs == 6 for sc in scenarios)
 
 
 def test_balance__keeps_weights_summing_to_one(tmp_path):

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from sim.chain.replay import FIELDS, assert_rounding_only, rounding_check, step_flows
+from sim.parquet import read_frame
 
 FEES = {"mint": 5, "redeem": 10, "psm": 5}
 
@@ -64,7 +65,7 @@ def test_load_run__directory_without_every_column__simulates_the_run_again(tmp_p
     from sim.runner import run
 
     run("baseline", runs=2, seed=5, record="trajectory").write(tmp_path, report=False)
-    assert "psm_minted" not in pd.read_parquet(tmp_path / "trajectories.parquet").columns
+    assert "psm_minted" not in read_frame(tmp_path / "trajectories.parquet").columns
     sc, d = load_run(tmp_path, run=1, steps=24)
     assert NEEDED_COLUMNS <= set(d.columns) and len(d) == 25 and sc.seed == 5
     assert "simulated again" in d.attrs["resimulated"]

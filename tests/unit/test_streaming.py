@@ -6,6 +6,7 @@ import pytest
 
 import sim
 from sim.runner import run
+from sim.parquet import read_frame
 
 
 @pytest.fixture
@@ -19,8 +20,8 @@ def test_stream__same_rows_as_in_memory_write(small, tmp_path):
     streamed.write(tmp_path / "s")
     held = run(small, record="trajectory")
     held.write(tmp_path / "m")
-    a = pd.read_parquet(tmp_path / "s" / "trajectories.parquet")
-    b = pd.read_parquet(tmp_path / "m" / "trajectories.parquet")
+    a = read_frame(tmp_path / "s" / "trajectories.parquet")
+    b = read_frame(tmp_path / "m" / "trajectories.parquet")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert len(a) == 5 * 601 and list(a["timestep"][:5]) == [0] * 5  # (timestep, run) order
     # the figures and the report's series do not depend on how the trajectory was kept

@@ -78,11 +78,17 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
         trade = step * gap
         trade = np.where(trade > 0, np.minimum(trade, np.maximum(o["buffer_usd"], 0.0) / (1 + cost + im)), trade)
         trade = np.where((s["oracle_ok"] > 0) & up, trade, 0.0)  # no sleeve trades on a broken oracle or venue
-        d_units = safe_div(trade, P * (1 + im))
+        # a sale sells at most the spot held and closes at most the open short (after a liquidation the
+        # sleeve is partly unhedged), releasing at most the margin there: no position goes below zero
+        wanted = safe_div(trade, P * (1 + im))
+        d_units = np.maximum(wanted, -o[f"{a}_units"])
+        d_short = np.maximum(d_units, -o[f"{a}_short_units"])
+        d_margin = np.maximum(d_short * P * im, -np.maximum(o[f"{a}_margin_usd"], 0.0))
+        bound = (d_units != wanted) | (d_short != d_units) | (d_margin != d_units * P * im)
+        cash = np.where(bound, d_units * P + d_margin, trade)
         o[f"{a}_units"] = o[f"{a}_units"] + d_units
-        o[f"{a}_short_units"] = o[f"{a}_short_units"] + d_units
-        d_margin = d_units * P * im
-        fee = np.abs(trade) * cost
+        o[f"{a}_short_units"] = o[f"{a}_short_units"] + d_short
+        fee = np.abs(cash) * cost
         o["buffer_usd"] = o["buffer_usd"] - d_units * P - np.maximum(d_margin, 0.0) - fee
         o[f"{a}_margin_usd"] = o[f"{a}_margin_usd"] + np.minimum(d_margin, 0.0)
         _transfer(p, o, a, "to_venue", np.maximum(d_margin, 0.0), hour)
