@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.intervals import tagged_mean, tagged_quantiles, with_intervals
 from sim.model.parts.common import backing
-from sim.model.state import dat_count
+from sim.model.state import NO_SHORT, dat_count
 from sim.types import HOURS_PER_YEAR
 
 MAX_APY = 1e9
@@ -198,7 +198,7 @@ class MetricsAccumulator:
             "backstop_hyb_sold": end["hyb_sold"],
             # lowest margin / notional of an open short (NaN: never a short), margin calls funded, and the
             # lowest trailing-30-day staker APY (over the whole run when it is shorter)
-            "min_margin_ratio": np.where(np.isfinite(self.min_margin), self.min_margin, np.nan),
+            "min_margin_ratio": np.where(self.min_margin < NO_SHORT, self.min_margin, np.nan),
             "margin_topup_usd": end["margin_topup_usd"],
             "staker_apy_min_30d": np.where(np.isfinite(self.min_apy_30d), self.min_apy_30d, staker_apy),
         }

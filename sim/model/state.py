@@ -56,6 +56,9 @@ def margin_vars(*names: str) -> tuple[str, ...]:
     return tuple(f"{a}_{k}" for a in HEDGED_ASSETS for k in names)
 
 
+NO_SHORT = float(np.finfo(float).max)
+"""`margin_ratio_low` of a step with no short open: above any real ratio (so a minimum over steps ignores
+it) and finite (outputs never hold inf)."""
 CLAIMS = "venue_claim"
 """The claims ledger of failed perp venues (`sim.model.parts.claims`): venue_claim_{face,mark,recovered}_usd."""
 CUSTODY = "custody_claim"
@@ -130,7 +133,7 @@ def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None)
     s.update(claims.genesis(CLAIMS))
     s.update(claims.genesis(CUSTODY))
     ratio = float(margin_ratio(s))
-    s.update({"margin_topup_usd": 0.0, "margin_ratio": ratio, "margin_ratio_low": ratio if ratio > 0 else np.inf,
+    s.update({"margin_topup_usd": 0.0, "margin_ratio": ratio, "margin_ratio_low": ratio if ratio > 0 else NO_SHORT,
               "cum_unhedged_pnl": 0.0, "staker_carry_account_usd": 0.0, "reserve_lent_usd": 0.0,
               "reserve_repaid_usd": 0.0})
     # what holders observe and how they stand (issue 14): alarms start calm, cohorts equal, queues empty

@@ -31,7 +31,8 @@ BALANCES = ("supply", "inst_husd", "retail_husd", "vault_husd", "vault_shares", 
             "xau_short_units", "looper_shares", "looper_debt_usd", "staker_shares", "hyb_sqrt_price", "psm_minted",
             "btc_usd", "xau_usd", "peg_price", "hyb_price")
 # undefined, hence null, by definition: no depeg episode ended, no finite runway (the reserve never shrinks)
-MAY_BE_NULL = ("time_to_repeg_hours.", "reserve_runway_days.")
+MAY_BE_NULL = ("time_to_repeg_hours.", "reserve_runway_days.",
+               "min_margin_ratio.")  # a book with no crypto sleeve never has a short open: no margin ratio
 # and an interval side the runs cannot bound (a mean of one run, a p99 of a few runs): `sim.intervals`
 INTERVAL = "_ci95."
 SKIP = {"name", "description", "runs", "seed", "horizon_hours", "step_hours", "market", "pool", "scripted", "events",

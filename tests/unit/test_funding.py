@@ -57,7 +57,7 @@ def test_generator__hot_regime_raises_funding_for_its_spells():
 
 
 def test_funding_process__validation():
-    with pytest.raises(ValueError, match="floor_8h must be below cap_8h"):
+    with pytest.raises(ValueError, match=r"floor_8h .* must be <= cap_8h"):
         FundingProcess(floor_8h=0.001, cap_8h=0.0)
     with pytest.raises(ValueError):
         FundingProcess(clamp_width_8h=0.5)

@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.model.parts import claims, custody
 from sim.model.parts.common import safe_div
-from sim.model.state import CLAIMS, HEDGED_ASSETS, margin_vars, sleeve_vars
+from sim.model.state import CLAIMS, HEDGED_ASSETS, NO_SHORT, margin_vars, sleeve_vars
 from sim.types import HOURS_PER_YEAR
 
 ACCRUE_VARS = ("tbill_nav", "tbill_units", "tbill_pending_usd", "buffer_usd", "cum_yield", "cum_funding", "cum_basis",
@@ -118,7 +118,7 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
     Margin below maintenance has the venue liquidate the short partially, with a penalty (the sleeve
     is then partly unhedged until rebalancing re-hedges); a step in which that happens is re-marked in
     sub-steps so it happens at the crossing. `margin_ratio_low` is the step's lowest margin / notional
-    before the venue acts (inf with no short open). Transfers in flight land when due (to a venue only while it is up). A
+    before the venue acts (`NO_SHORT` with no short open). Transfers in flight land when due (to a venue only while it is up). A
     venue failure closes its share of the hedge and turns that share of margin into a claim, marked at
     the expected recovery and paid out on the event's schedule. A custody freeze takes its share of the
     listed sleeves into a claim marked at the expected recovery until it resolves (`custody`).
@@ -165,7 +165,7 @@ def p_accrue(p: dict, s: dict, x: dict) -> dict:
         low = np.minimum(low, r["low"])
         liquidated = liquidated + r["hit"]
     o["hedge_liquidations"] = o["hedge_liquidations"] + liquidated
-    o["margin_ratio_low"] = low
+    o["margin_ratio_low"] = np.minimum(low, NO_SHORT)
 
     venue_claims(o, x)
     custody.step(o, x)  # a custody freeze: after the marks, at the step's prices
