@@ -55,7 +55,8 @@ PAIRED_PROBABILITIES = {"depeg_probability": "depegged", "insolvency_probability
                         "story_order_full_share": "story_full", "story_order_consistent_share": "story_consistent"}
 PAIRED_STATS = {"max_depeg_bps.p50": ("max_depeg_bps", 0.5), "max_depeg_bps.p95": ("max_depeg_bps", 0.95),
                 "looper_liquidated_usd.mean": ("looper_liquidated_usd", None),
-                "hyb_drawdown.p50": ("hyb_drawdown", 0.5)}
+                "hyb_drawdown.p50": ("hyb_drawdown", 0.5), "min_backing_ratio.p50": ("min_backing_ratio", 0.5),
+                "funding_income_usd.mean": ("funding_income_usd", None)}
 
 
 def parse_mixes(text: str | None) -> tuple[str, ...]:
@@ -198,7 +199,8 @@ def run_point(base: Scenario, runs: int, seed: int, max_ltv: float, design: str,
     full, consistent = story_holds(times)
     outcomes = {"depegged": r["min_peg_price"] < sc.depeg_threshold, "insolvent": r["insolvent"] > 0.5,
                 "story_full": full, "story_consistent": consistent, "max_depeg_bps": r["max_depeg_bps"],
-                "looper_liquidated_usd": r["looper_liquidated_usd"], "hyb_drawdown": r["hyb_drawdown"]}
+                "looper_liquidated_usd": r["looper_liquidated_usd"], "hyb_drawdown": r["hyb_drawdown"],
+                "min_backing_ratio": r["min_backing_ratio"], "funding_income_usd": r["funding_income_usd"]}
     full_share, full_ci = _share(full)
     cons_share, cons_ci = _share(consistent)
     point = {
@@ -210,6 +212,10 @@ def run_point(base: Scenario, runs: int, seed: int, max_ltv: float, design: str,
         "max_depeg_bps_ci95": m.get("max_depeg_bps_ci95"),
         "insolvency_probability": m["insolvency_probability"],
         "insolvency_probability_ci95": m.get("insolvency_probability_ci95"), "hyb_drawdown_p50": m["hyb_drawdown"]["p50"],
+        # how deep a shortfall goes (backing / supply at its lowest), not only whether one happens
+        "min_backing_ratio_p5": m["min_backing_ratio"]["p5"], "min_backing_ratio_p50": m["min_backing_ratio"]["p50"],
+        "min_backing_ratio_ci95": m.get("min_backing_ratio_ci95"),
+        "funding_income_usd_mean": m["funding_income_usd"]["mean"],
         "depegged_runs": [int(x) for x in outcomes["depegged"]],
         "looper_liquidated_usd_mean": m["looper_liquidated_usd"]["mean"],
         # where the selling went (issue 14's queues and venues): the pool's edge, the largest day of

@@ -211,19 +211,41 @@ def pngs(result: dict) -> dict[str, bytes]:
     ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
     out["losses.png"] = _png(fig)
     if len(result["mixes"]) > 1:
-        fig, axes = plt.subplots(1, len(result["designs"]), figsize=(3.6 * len(result["designs"]), 3.2), sharey=True,
-                                 squeeze=False)
-        for ax, des in zip(axes[0], result["designs"]):
-            for k, mix in enumerate(result["mixes"]):
+        out["mix.png"] = _mix_png(result)
+    return out
+
+
+def _mix_png(result: dict) -> bytes:
+    """Per design (columns): depeg, insolvency and the depth of the depeg (rows) against leverage, one line
+    per mix, each with its 95 % interval; mixes side by side at each max LTV."""
+    plt = _plt()
+    rows = (("depeg_probability", "depeg probability", lambda q: _ci(q, "depeg_probability")),
+            ("insolvency_probability", "insolvency probability", lambda q: _ci(q, "insolvency_probability")),
+            ("max_depeg_bps_p95", "max depeg p95 (bps)",
+             lambda q: (q.get("max_depeg_bps_ci95") or {}).get("p95") or [None, None]))
+    designs, mixes = result["designs"], result["mixes"]
+    fig, axes = plt.subplots(len(rows), len(designs), figsize=(3.4 * len(designs), 2.4 * len(rows)), sharex=True,
+                             sharey="row", squeeze=False)
+    for j, des in enumerate(designs):
+        for i, (key, label, ci_of) in enumerate(rows):
+            ax = axes[i][j]
+            for k, mix in enumerate(mixes):
                 p = _curve(result, des, mix)
-                x, y = [q["max_ltv"] + 0.006 * (k - 1) for q in p], [q["max_depeg_bps_p95"] for q in p]
-                ci = [(q.get("max_depeg_bps_ci95") or {}).get("p95") or [None, None] for q in p]
+                x = [q["max_ltv"] + 0.012 * (k - (len(mixes) - 1) / 2) for q in p]
+                y = [q[key] for q in p]
+                ci = [ci_of(q) for q in p]
                 lo = [v - c[0] if c[0] is not None else 0 for v, c in zip(y, ci)]
                 hi = [c[1] - v if c[1] is not None else 0 for v, c in zip(y, ci)]
-                ax.errorbar(x, y, yerr=[lo, hi], marker="o", linestyle=styles[k % len(styles)], capsize=3, label=mix)
-            ax.set(title=des, xlabel="looper max LTV")
-        axes[0][0].set(ylabel="max depeg p95 (bps)")
-        axes[0][0].legend(fontsize=7, loc="upper left")
-        fig.suptitle("Depth of the depeg by sleeve mix (95 % order-statistic CI)", fontsize=10)
-        out["mix.png"] = _png(fig)
-    return out
+                ax.errorbar(x, y, yerr=[lo, hi], marker="o", ms=4, capsize=2, label=mix)
+            if i == 0:
+                ax.set_title(des, fontsize=10)
+            if j == 0:
+                ax.set_ylabel(label, fontsize=8)
+            if i < 2:
+                ax.set_ylim(-0.03, 1.03)
+            if i == len(rows) - 1:
+                ax.set_xlabel("looper max LTV")
+    axes[0][0].legend(fontsize=7, loc="center left")
+    fig.suptitle(f"Sleeve mixes on the same seeds ({result['runs']} runs/point, seed {result['seed']}, 95 % CI)",
+                 fontsize=10)
+    return _png(fig)

@@ -54,8 +54,8 @@ def test_experiment_leverage_cycle__mixes__paired_differences_per_design_and_ltv
     assert r.returncode == 0, r.stderr
     res = json.loads((tmp_path / "mix" / "leverage_cycle.json").read_text())
     assert res["mixes"] == mixes and res["mix_weights"]["crypto-gold-heavy"]["btc"] == 0.45
-    assert sorted((p["max_ltv"], p["mix"]) for p in res["points"]) == [(0.5, mixes[0]), (0.5, mixes[1]),
-                                                                        (0.9, mixes[0]), (0.9, mixes[1])]
+    assert [(p["max_ltv"], p["mix"]) for p in res["points"]] == [(0.5, mixes[0]), (0.5, mixes[1]),
+                                                                  (0.9, mixes[0]), (0.9, mixes[1])]
     for p in res["points"]:
         assert p["weights"] == res["mix_weights"][p["mix"]]
         assert p["sleeve_share_start"]["btc"] == pytest.approx(p["weights"]["btc"], rel=0.01)

@@ -90,7 +90,8 @@ def test_mix_differences__paired_with_intervals_and_a_sign():
     n = 40
     first = {"depegged": np.zeros(n, bool), "insolvent": np.zeros(n, bool), "story_full": np.zeros(n, bool),
              "story_consistent": np.zeros(n, bool), "max_depeg_bps": np.full(n, 10.0),
-             "looper_liquidated_usd": np.zeros(n), "hyb_drawdown": np.full(n, 0.5)}
+             "looper_liquidated_usd": np.zeros(n), "hyb_drawdown": np.full(n, 0.5), "min_backing_ratio": np.ones(n),
+             "funding_income_usd": np.linspace(0, 1e6, n)}
     second = {**first, "depegged": np.ones(n, bool), "max_depeg_bps": np.full(n, 30.0)}
     d = lc.mix_differences(first, second)
     assert set(d) == set(lc.PAIRED_PROBABILITIES) | set(lc.PAIRED_STATS)
