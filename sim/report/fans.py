@@ -33,6 +33,9 @@ class FanSeries:
     """A reference line: a number, or "threshold" for the scenario's depeg threshold."""
     group: str = "protocol"
     """"protocol" (what the design controls) or "market" (inputs)."""
+    min_matches: int = 1
+    """A pattern is drawn only when at least this many columns match (per-venue fans: only with several
+    venues; with one, its price is the pool price above)."""
 
 
 FAN_SERIES: list[FanSeries] = [
@@ -41,8 +44,12 @@ FAN_SERIES: list[FanSeries] = [
     FanSeries("reserve_fund_usd", "Reserve fund", "usd"),
     FanSeries("supply", "HUSD supply", "usd"),
     FanSeries("hyb_price", "Backstop token HYB (USDC)", "price"),
+    FanSeries("price_*", "HUSD price by venue", "price", hline="threshold", min_matches=2),
+    FanSeries("lp_pull_*", "Liquidity pulled by LPs, share, by venue", "ratio"),
+    FanSeries("btc_margin_usd", "BTC perp margin posted", "usd"),
+    FanSeries("xau_margin_usd", "Gold perp margin posted", "usd"),
     FanSeries("btc_usd", "BTC price (market input)", "usd", group="market"),
-    FanSeries("funding_rate_8h_btc", "BTC perp funding, APR (market input)", "pct", scale=3 * 365, hline=0.0,
+    FanSeries("funding_rate_8h_*", "Perp funding, APR (market input)", "pct", scale=3 * 365, hline=0.0,
               group="market"),
 ]
 
@@ -53,7 +60,9 @@ def expand(series: list[FanSeries], columns) -> list[tuple[str, FanSeries]]:
     out = []
     for s in series:
         if s.key.endswith("*"):
-            out.extend((c, s) for c in cols if fnmatch.fnmatch(c, s.key))
+            matched = [c for c in cols if fnmatch.fnmatch(c, s.key)]
+            if len(matched) >= s.min_matches:
+                out.extend((c, s) for c in matched)
         elif s.key in cols:
             out.append((s.key, s))
     return out
