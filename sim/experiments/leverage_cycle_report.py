@@ -149,11 +149,13 @@ def render(result: dict) -> str:
                          _diff_cell(x["paired_differences"]["depeg_probability"], "pct"),
                          _diff_cell(x["paired_differences"]["insolvency_probability"], "pct"),
                          _diff_cell(x["paired_differences"]["max_depeg_bps.p95"], "bps"),
+                         _diff_cell(x["paired_differences"].get("min_backing_ratio.p50", {}), "ratio"),
                          _diff_cell(x["paired_differences"]["looper_liquidated_usd.mean"], "usd"),
                          _diff_cell(x["paired_differences"]["story_order_consistent_share"], "pct")]
                         for x in result["mix_differences"]],
                        ["design", "max LTV", "difference", "depeg probability", "insolvency", "max depeg p95",
-                        "looper liquidations (mean)", "story order (consistent)"], left=3),
+                        "lowest backing ratio (median)", "looper liquidations (mean)", "story order (consistent)"],
+                       left=3),
                  "<h3>Story order by mix (range over the grid's points)</h3>",
                  table([[m, f"{s['points']}", " – ".join(fmt(v, "pct") for v in s["full_share_range"]),
                          " – ".join(fmt(v, "pct") for v in s["consistent_share_range"])]
