@@ -291,8 +291,12 @@ def story_by_mix(points: list[dict], mixes) -> dict:
 
 def run_experiment(base: Scenario, runs: int, seed: int, ltvs=DEFAULT_LTVS, designs=tuple(DESIGNS),
                    mixes=DEFAULT_MIXES, progress: bool = False) -> dict:
+    from sim.budget import check_memory
     from sim.progress import bar
 
+    # one point at a time: the engine's arrays and the event series it keeps beside them
+    check_memory("--runs", runs, base.steps, len(EVENT_SERIES) + 2 * len(base.agents.treasury_companies),
+                 hint="lower --runs")
     started = time.time()
     points, outcomes = [], {}
     for des, ltv, mix in bar(grid(ltvs, designs, mixes), desc="leverage-cycle", unit="point", enabled=progress):

@@ -110,3 +110,9 @@ def test_story_by_mix__ranges_over_each_mix_s_points():
     s = lc.story_by_mix(pts, ("a", "b"))
     assert s["a"]["points"] == 2 and s["a"]["full_share_range"] == [0.0, 0.2]
     assert s["a"]["consistent_share_range"] == [0.1, 0.5] and s["b"]["full_share_range"] == [0.1, 0.1]
+
+
+def test_run_experiment__runs_that_cannot_fit__refused_before_any_simulation(base):
+    with pytest.raises(ScenarioError) as err:
+        lc.run_experiment(base, runs=1_000_000, seed=8, ltvs=(0.9,), designs=("reserve-only",))
+    assert err.value.source == "--runs" and "memory" in str(err.value)
