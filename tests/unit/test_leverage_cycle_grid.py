@@ -116,3 +116,15 @@ def test_run_experiment__runs_that_cannot_fit__refused_before_any_simulation(bas
     with pytest.raises(ScenarioError) as err:
         lc.run_experiment(base, runs=1_000_000, seed=8, ltvs=(0.9,), designs=("reserve-only",))
     assert err.value.source == "--runs" and "memory" in str(err.value)
+
+
+def test_default_folder__a_mix_grid_gets_its_own():
+    from argparse import Namespace
+    from pathlib import Path
+
+    from sim.cli import _experiment_out
+
+    args = Namespace(runs=20, seed=8, scenario=None)
+    plain = _experiment_out(args, lc.DEFAULT_LTVS, tuple(lc.DESIGNS), lc, lc.DEFAULT_MIXES)
+    mixed = _experiment_out(args, lc.DEFAULT_LTVS, tuple(lc.DESIGNS), lc, ("treasury-heavy", "crypto-gold-heavy"))
+    assert plain == Path("out/leverage-cycle") and mixed != plain and "crypto-gold-heavy" in mixed.name
