@@ -10,13 +10,9 @@ gas, reverts and the largest sim-vs-chain divergence per field. Never fails on t
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
@@ -49,8 +45,9 @@ def main() -> None:
     print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
     tr = s["trades"]
     if tr.get("replayed"):
-        print(f"  model pool trades one by one: {tr['count']} (vs pool maths on the chain's curve: max rel "
+        print(f"  model trades one by one: {tr['count']} on the HUSD pool, {tr['hyb_count']} on the HYB pool (vs pool maths on the chain's curve: max rel "
               f"{tr['maths_max_rel']:.3g}); closing swap to the model's price at most {tr['closing_swap_max_usdc']:.6g} USDC")
+    print(f"  deployment: {s['deployment']['spec_on_chain']} (spec read back from the contracts); rounding clamps {len(s['rounding_clamps'])}")
     bad = [f"{f} from step {v['first_step']}" for f, v in s["rounding"].items() if not v["ok"]]
     print("  rounding only: " + ("yes, every field at every step" if not bad else "NO: " + ", ".join(bad)))
 

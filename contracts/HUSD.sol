@@ -8,9 +8,11 @@ import {ZeroAmount, ZeroAddress} from "./Errors.sol";
 
 /// @title HUSD, the hybrid dollar
 /// @notice ERC20 with EIP-2612 permit. Only holders of MINTER_ROLE (the Minter and the PSM) mint and
-/// burn. Lifetime minted and burned totals are kept so that supply == minted - burned is checkable.
+/// burn; a BURNER_ROLE holder (the ReserveFund, for the HUSD it buys back) can only burn its own.
+/// Lifetime minted and burned totals are kept so that supply == minted - burned is checkable.
 contract HUSD is ERC20, ERC20Permit, AccessControl {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
+    bytes32 public constant BURNER_ROLE = keccak256("BURNER_ROLE");
 
     uint256 public totalMinted;
     uint256 public totalBurned;
@@ -32,5 +34,12 @@ contract HUSD is ERC20, ERC20Permit, AccessControl {
         if (from != msg.sender) _spendAllowance(from, msg.sender, amount);
         totalBurned += amount;
         _burn(from, amount);
+    }
+
+    /// @notice Burn `amount` of the caller's own HUSD (the reserve's buy-backs): no mint right comes with it.
+    function burn(uint256 amount) external onlyRole(BURNER_ROLE) {
+        if (amount == 0) revert ZeroAmount();
+        totalBurned += amount;
+        _burn(msg.sender, amount);
     }
 }

@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/fork_node.py [--port N] [--chain-id N] [--out deployments/node-a.json]
 
-Node A runs npm's anvil (`sim.chain.node.ANVIL`) on a free port (or --port) with chain id 7357 (not 31337) and
+Node A runs Foundry's anvil (`sim.chain.node.anvil_binary()`: on PATH) on a free port (or --port) with chain id 7357 (not 31337) and
 gets USDC, a T-bill fund token, WBTC- and PAXG-like tokens, USD feeds and the Uniswap v3 factory
-(`sim.chain.replay.deploy_base_state`, the project's own contract types). Fork it with
+(`sim.chain.network.deploy_base_state`, the package's contracts). Fork it with
 `anvil --fork-url <uri>` (what `tripod replay --network fork` and tests/fork do), or point Ape's fork
 provider at it (README, "Replay on a fork"). The node is stopped (process group) on exit, Ctrl-C or
 SIGTERM. Not an `ape run` script: Ape is only used to deploy the base state.
@@ -18,9 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sim.chain.node import UPSTREAM_CHAIN_ID, AnvilNode  # noqa: E402
+from sim.chain.node import UPSTREAM_CHAIN_ID, AnvilNode
 
 
 def main(argv=None) -> int:
@@ -36,7 +34,7 @@ def main(argv=None) -> int:
     node = AnvilNode(chain_id=args.chain_id, port=args.port)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     with node:
-        from sim.chain.replay import deploy_base_state
+        from sim.chain.network import deploy_base_state
 
         base = {"uri": node.uri, "chain_id": args.chain_id, **deploy_base_state(node.uri)}
         text = json.dumps(base, indent=2)

@@ -16,8 +16,16 @@ from sim.model.state import genesis_state, trajectory_columns
 from sim.results import Result, provenance
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_DIR = PROJECT_ROOT / "scenarios"
-SWEEP_DIR = PROJECT_ROOT / "sweeps"
+
+
+def _shipped(name: str) -> Path:
+    """A pip-installed package ships scenarios/ and sweeps/ as sim/scenarios, sim/sweeps (setup.py); a checkout
+    has them at the top."""
+    inside = Path(__file__).with_name(name)
+    return inside if inside.is_dir() else PROJECT_ROOT / name
+
+
+SCENARIO_DIR, SWEEP_DIR = _shipped("scenarios"), _shipped("sweeps")
 # where shipped scenarios live, searched in this order for a bare name ('pure-delta-neutral')
 SCENARIO_GROUPS = {"": SCENARIO_DIR, "calibrated": SCENARIO_DIR / "calibrated", "events": SCENARIO_DIR / "events"}
 SHIPPED_DIRS = (SCENARIO_DIR, SWEEP_DIR, PROJECT_ROOT / "sim")

@@ -13,6 +13,19 @@ interface ICustodian {
     function moveCollateral(address asset, address to, uint256 amount) external;
 }
 
+interface IReserve {
+    function deposit(address token, uint256 amount) external;
+    function payFunding(address token, address to, uint256 amount) external;
+    function buyBack(uint256 usdcIn, uint256 minHusdOut, uint160 sqrtPriceLimitX96)
+        external
+        returns (uint256 usdcSpent, uint256 husdBought);
+}
+
+interface IHusd {
+    function mint(address to, uint256 amount) external;
+    function burnFrom(address from, uint256 amount) external;
+}
+
 interface IV3Pool {
     function token0() external view returns (address);
     function token1() external view returns (address);
@@ -46,6 +59,7 @@ contract ReplayStepper {
     event CallFailed(uint256 indexed index, bytes reason);
     event Moved(address indexed pool, int256 amount0, int256 amount1, uint160 sqrtBefore, uint160 sqrtAfter);
     event Traded(address indexed pool, int256 amount0, int256 amount1, uint160 sqrtBefore, uint160 sqrtAfter);
+    event BuyBackSettled(uint256 husdBought, uint256 husdModel);
 
     error NotOwner();
     error UnauthorizedCallback(address caller);
@@ -87,6 +101,34 @@ contract ReplayStepper {
         uint256 bal = IERC20(token).balanceOf(custodian);
         if (target > bal) IERC20(token).safeTransfer(custodian, target - bal);
         else if (bal > target) ICustodian(custodian).moveCollateral(token, address(this), bal - target);
+    }
+
+    /// @notice The reserve's `token` balance := `target`: a deposit from here, or a payout to here (FUNDING_PAYER_ROLE).
+    /// The replay settles what a buy-back spent on the chain's pool beyond the model's spend on its own curve.
+    function syncReserve(address token, address reserve, uint256 target) external onlyOwnerOrSelf {
+        uint256 bal = IERC20(token).balanceOf(reserve);
+        if (target > bal) IReserve(reserve).deposit(token, target - bal);
+        else if (bal > target) IReserve(reserve).payFunding(token, address(this), bal - target);
+    }
+
+    /// @notice The reserve's buy-back of the model's trade (`usdcIn` of the reserve's USDC, through
+    /// `ReserveFund.buyBack` as its BUYBACK_ROLE operator), then the HUSD leg settled to the model's `husdModel`:
+    /// the chain's tick-snapped curve gives a little more or less HUSD for the same USDC. Burned: the supply is
+    /// put where the model's burn left it (mint the excess here, or burn the shortfall from here; needs HUSD's
+    /// MINTER_ROLE); held: the reserve's HUSD is topped up from here or the excess paid out here.
+    function buyBackSettled(IReserve reserve, address husd, uint256 usdcIn, uint160 sqrtLimitX96, uint256 husdModel, bool burned)
+        external
+        onlyOwnerOrSelf
+    {
+        (, uint256 bought) = reserve.buyBack(usdcIn, 0, sqrtLimitX96);
+        if (bought > husdModel) {
+            if (burned) IHusd(husd).mint(address(this), bought - husdModel);
+            else reserve.payFunding(husd, address(this), bought - husdModel);
+        } else if (husdModel > bought) {
+            if (burned) IHusd(husd).burnFrom(address(this), husdModel - bought);
+            else IERC20(husd).safeTransfer(address(reserve), husdModel - bought);
+        }
+        emit BuyBackSettled(bought, husdModel);
     }
 
     /// @notice One exact-input trade (an agent's pool trade in the model): `amountIn` of the input token,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 def cmd_replay(args) -> int:
     from sim.atomic import OutputDir
-    from sim.chain.replay import FORK, ReplayError, ReplayNodeError, replay, write_results
+    from sim.chain.network import FORK
+    from sim.chain.replay import ReplayError, ReplayNodeError, replay, write_results
 
     if args.run < 0 or (args.steps is not None and args.steps < 1):
         print("error: --run must be >= 0 and --steps >= 1", file=sys.stderr)
@@ -63,13 +64,19 @@ def cmd_replay(args) -> int:
     print(f"  pool swap vs sim pool maths: HUSD rel {pm['husd']['max_rel']:.3g}, USDC rel {pm['usdc']['max_rel']:.3g}")
     tr = s.get("trades", {})
     if tr.get("replayed"):
-        print(f"  model pool trades sent one by one: {tr['count']}, proceeds vs pool maths on the chain's curve max rel "
+        print(f"  model trades sent one by one: {tr['count']} on the HUSD pool ({tr.get('hyb_count', 0)} on the HYB pool), "
+              f"proceeds vs pool maths on the chain's curve max rel "
               f"{tr['maths_max_rel']:.3g}, vs the model's trades (its exact curve) {tr['out_max_rel']:.3g}; "
               f"closing swap to the model's price at most {tr['closing_swap_max_usdc']:.6g} USDC")
     bs = s.get("backstop", {})
     if bs.get("sales"):
         print(f"  backstop HYB sales: {bs['sales']}, USDC raised chain {bs['usdc_chain']:,.2f} vs model "
               f"{bs['usdc_model']:,.2f} (max rel {bs['max_rel']:.3g})")
+    bb = s.get("buy_backs", {})
+    if bb.get("count"):
+        print(f"  reserve buy-backs: {bb['count']}, USDC spent chain {bb['usdc_chain']:,.2f} vs model {bb['usdc_model']:,.2f} "
+              f"(max rel {bb['usdc_max_rel']:.3g}), HUSD bought chain {bb['husd_chain']:,.2f} vs model "
+              f"{bb['husd_model']:,.2f} (max rel {bb['husd_max_rel']:.3g})")
     bad = {f: v for f, v in s["rounding"].items() if not v["ok"]}
     print("  rounding only: " + ("yes, every field at every step" if not bad else "NO: " + "; ".join(
         f"{f} from step {v['first_step']} (chain {v['chain']:.9g} vs sim {v['sim']:.9g})" for f, v in bad.items())))

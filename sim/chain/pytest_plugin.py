@@ -28,17 +28,23 @@ A user test (tests/fork/test_stress.py runs this one):
 """
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "fork: replays a simulated run on a local fork of anvil node A")
+    if "ape" in sys.modules:  # under `ape test`: the anvil Ape starts leaves no state files either
+        from sim.chain.network import keep_ape_anvil_off_disk
+
+        keep_ape_anvil_off_disk()
 
 
 @pytest.fixture(scope="session")
 def tripod_node_a():
+    from sim.chain.network import deploy_base_state
     from sim.chain.node import AnvilNode
-    from sim.chain.replay import deploy_base_state
 
     node = AnvilNode().start()
     try:

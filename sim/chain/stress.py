@@ -8,16 +8,17 @@
 
 Each verb is a few calls queued on the replay's ReplayStepper and sent as one transaction per hour;
 what the chain refuses is returned (and kept in `kit.chain.reverts`), never raised. Ape is used
-through the replay objects only.
+through the replay objects only; amounts and prices go through `sim.chain.evm`.
 """
 from __future__ import annotations
 
-from sim.chain import units as U
+from sim.chain import evm
+from sim.chain.deploy import market_id
 
 
 class Stress:
     def __init__(self, chain):
-        self.chain = chain  # sim.chain.replay._Chain (connected)
+        self.chain = chain  # a connected sim.chain.steps.ReplayChain
         self.p = chain.p
 
     # -- time
@@ -41,25 +42,21 @@ class Stress:
 
     def move_oracle(self, symbol: str, path: list[float], hours_per_round: float = 1.0) -> list[dict]:
         """Push `path` (USD prices) to the asset's feed, one round per `hours_per_round`."""
-        feed, dec = self.p.feeds[symbol], self.p.params["feeds"][symbol]["decimals"]
+        feed, dec = self.p.feeds[symbol], self.p.spec.feeds[symbol].decimals
         seen = []
         for price in path:
-            self.chain.add(f"oracle {symbol}", feed, "setAnswer", U.feed_answer(float(price), dec))
+            self.chain.add(f"oracle {symbol}", feed, "setAnswer", evm.feed_answer(float(price), dec))
             seen += self._send(hours_per_round)
         return seen
 
     # -- hedge
 
     def report_hedge(self, market: str, notional_usd: float, margin_usd: float, upnl_usd: float = 0.0) -> list[dict]:
-        from scripts._protocol import market_id
-
-        self.chain.add(f"hedge report {market}", self.p.ledger, "report", market_id(market), U.usd_wad(notional_usd),
-                       U.usd_wad(max(margin_usd, 0.0)), int(upnl_usd * 10**18), b"stress".ljust(32, b"\0"))
+        self.chain.add(f"hedge report {market}", self.p.ledger, "report", market_id(market), evm.usd_wad(notional_usd),
+                       evm.usd_wad(max(margin_usd, 0.0)), int(upnl_usd * evm.WAD), b"stress".ljust(32, b"\0"))
         return self._send()
 
     def hedge(self, market: str) -> dict:
-        from scripts._protocol import market_id
-
         h = self.p.ledger.hedges(market_id(market))
         return {"notional": int(h.notional) / 1e18, "margin": int(h.margin) / 1e18, "upnl": int(h.unrealizedPnl) / 1e18}
 
@@ -93,11 +90,11 @@ class Stress:
     def sell_into_pool(self, husd: float) -> list[dict]:
         """Sell `husd` HUSD into the HUSD/USDC pool (exact input, no price limit)."""
         c = self.chain
-        c.add("pool sell", self.p.router, "exactInput", c.pool, self.p.husd, U.to_units(husd, 18), 0, c.stepper)
+        c.add("pool sell", self.p.router, "exactInput", c.pool, self.p.husd, evm.to_units(husd, 18), 0, c.stepper)
         return self._send()
 
     def pool_price(self) -> float:
-        s = U.sim_sqrt_from_x96(int(self.chain.pool.slot0()[0]), self.chain.husd0)
+        s = evm.sim_sqrt_from_x96(int(self.chain.pool.slot0()[0]), self.chain.husd0)
         return s * s
 
     def backing_ratio(self) -> float:

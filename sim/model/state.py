@@ -96,7 +96,7 @@ def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None)
         "vault_husd": vault, "vault_shares": vault, "staker_shares": staker_husd, "looper_shares": looper_husd,
         "staker_apr": staker_apr, "staker_rewards_usd": 0.0,
         "pool_sqrt_price": 1.0, "step": 0.0,
-        "redeem_cap_used_usd": 0.0, "mint_cap_used_usd": 0.0, "unwind_used_usd": 0.0,
+        "redeem_cap_used_usd": 0.0, "mint_cap_used_usd": 0.0, "unwind_used_usd": 0.0, "reserve_buy_used_usd": 0.0,
         # holders (HUSD); float_husd = pool + LPs + arbitrage inventory
         "inst_husd": inst, "retail_husd": retail, "looper_debt_usd": ag.loopers.initial_ltv * looper_husd,
         "float_husd": S - inst - retail - vault,

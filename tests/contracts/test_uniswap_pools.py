@@ -98,5 +98,5 @@ def test_write_deployment__json_has_addresses_pools_and_params(protocol, tmp_pat
     assert data["contracts"]["minter"] == protocol.minter.address
     assert data["tokens"]["USDC"]["decimals"] == 6 and data["tokens"]["WBTC"]["decimals"] == 8
     assert data["pools"]["HUSD/USDC"]["fee"] == 100
-    assert data["params"]["minter"]["max_mint_per_block_usd"] == protocol.params["minter"]["max_mint_per_block_usd"]
+    assert data["params"]["minter"]["mint_cap_usd_per_block"] == protocol.params["minter"]["mint_cap_usd_per_block"]
     assert data["roles"]["MINTER_ROLE"] == "0x" + Role.MINTER.value.hex()

@@ -6,15 +6,23 @@ scenario starts from node A's base state. The killed-node test starts (and kills
 `ape test tests/fork -q -p no:cacheprovider` (scripts/test.sh). Every test is marked `fork`.
 """
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-os.environ.setdefault("SOLCX_BINARY_PATH", str(ROOT / ".solcx"))
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import pytest
 
-import pytest  # noqa: E402
+from sim.chain import artifacts
+
+ROOT = Path(__file__).resolve().parents[2]
+os.environ.setdefault("SOLCX_BINARY_PATH", str(ROOT / ".solcx"))  # `ape test` compiles the checkout's project
+
+
+def pytest_sessionstart(session):
+    """The suite replays on the package's shipped contracts: stop at once if contracts/ changed since they were built."""
+    stale = artifacts.stale_sources(ROOT)
+    if stale:
+        pytest.exit(f"sim/chain/contracts.json is out of date ({', '.join(stale[:4])}{' ...' if len(stale) > 4 else ''} "
+                    "changed): run python scripts/build_artifacts.py", returncode=1)
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "fork: replays a simulated run on a local fork of anvil node A")
@@ -26,8 +34,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.fork)
 
 
-# The project's suite is written with the stress kit users get (sim/chain/pytest_plugin.py).
-from sim.chain.pytest_plugin import stress, tripod_fork, tripod_node_a, tripod_replay, tripod_simulate  # noqa: E402,F401
+# The project's suite is written with the stress kit users get: sim/chain/pytest_plugin.py, loaded through
+# the package's pytest11 entry point (tripod_node_a, tripod_fork, tripod_simulate, tripod_replay, stress).
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,13 @@
 
 Every replay is held to rounding: supply, pool price, reserve fund, backing, PSM USDC and the caps
 used agree with the model to base-unit / feed-decimal rounding at every step
-(`sim.chain.replay.assert_rounding_only`, which names the first step and field beyond it), and the
+(`sim.chain.compare.assert_rounding_only`, which names the first step and field beyond it), and the
 chain refuses nothing the model did not refuse (no revert in a replay).
 """
 import pytest
 
-from sim.chain.replay import assert_rounding_only
-from sim.chain.units import feed_answer
+from sim.chain.compare import assert_rounding_only
+from sim.chain.evm import feed_answer, usd_wad
 from sim.parquet import read_frame
 
 pytestmark = pytest.mark.fork
@@ -54,7 +54,8 @@ def test_ape_fork_provider_path_replays_to_rounding(simulate, node_a):
     """The issue's path: Ape's own fork provider (custom network `tripod-node-a` in ape-config.yaml,
     ape-foundry forking node A, upstream given per connection) runs the same replay to rounding."""
     from sim.chain.node import rpc
-    from sim.chain.replay import APE_FORK, replay
+    from sim.chain.network import APE_FORK
+    from sim.chain.replay import replay
 
     pin = int(rpc(node_a.uri, "eth_blockNumber"), 16)  # the block pin, as TRIPOD_FORK_BLOCK on mainnet
     seen = {}
@@ -103,6 +104,39 @@ def test_backstop_sale_and_guardian_pause_follow_the_model(simulate, replay_on_f
     assert s["backstop"]["sales"] >= 1 and s["backstop"]["usdc_model"] > 1e6
     assert s["backstop"]["max_rel"] < 1e-6, s["backstop"]
     assert f["chain_hyb_price"].iloc[-1] < 0.5 * f["chain_hyb_price"].iloc[0]  # HYB took the hit
+
+
+def _bank_run(step_hours: float) -> str:
+    return f"""name: bank-run-{step_hours:g}h-steps
+description: holders exit 40 % over three days from hour 12 against a $1.5M/h redemption cap, in {step_hours:g} h steps
+horizon_hours: 20
+step_hours: {step_hours}
+runs: 1
+seed: 5
+events:
+  - {{type: bank_run, hour: 12, duration_hours: 72, share_of_holdings: 0.4}}
+  - {{type: tbill_freeze, hour: 12, duration_hours: 96}}
+protocol:
+  caps: {{redeem_cap_usd_per_hour: 1500000}}
+"""
+
+
+@pytest.mark.parametrize("step_hours", [0.25, 2.0])
+def test_bank_run_in_other_step_lengths_agrees_to_rounding(simulate, replay_on_fork, tmp_path_factory, step_hours):
+    """15-minute and 2-hour steps with the redemption cap binding: the per-block cap is one chain hour of
+    a step at most (ProtocolSpec), a 2-hour step's Minter flow goes out an hour at a time, and the chain's
+    per-hour counter reads what the model's steps put in that hour (rounding only, nothing refused)."""
+    path = tmp_path_factory.mktemp("dt") / f"bank-run-{step_hours:g}h.yaml"
+    path.write_text(_bank_run(step_hours))
+    res, caps = replay_on_fork(simulate(str(path)), check=lambda r: (int(r.chain["protocol"].minter.maxRedeemPerBlock()),
+                                                                       int(r.chain["protocol"].minter.maxRedeemPerHour())))
+    assert_rounding_only(res)
+    assert res.summary["reverts"] == [] and res.summary["step_hours"] == step_hours
+    assert caps == (usd_wad(1.5e6 * min(step_hours, 1.0)), usd_wad(1.5e6))
+    f = res.frame
+    at_cap = f["chain_redeem_cap_used"] >= 1.5e6 * (1 - 1e-9)  # the hour's cap is used up on chain, as in the model
+    assert at_cap.sum() >= 3, f[["step", "sim_redeem_cap_used", "chain_redeem_cap_used"]].tail(12)
+    assert (f["chain_redeem_cap_used"] <= 1.5e6 * (1 + 1e-12)).all()
 
 
 def test_stale_and_deviating_oracle_pauses_mint(simulate, replay_on_fork):
@@ -237,7 +271,7 @@ def test_bank_run_caps_hold(simulate, replay_on_fork):
         return {"cap": cap, "over": over, "within": within, "burned": supply0 - int(p.husd.totalSupply())}
 
     _res, got = replay_on_fork(simulate("bank-run"), steps=2, check=check)
-    # the replay sets the per-block cap to the hourly cap (the model has no per-block cap): either names it
+    # at 1 h steps the per-block cap is the hourly cap (ProtocolSpec: one chain hour of a step): either names it
     assert len(got["over"]) == 1 and got["over"][0]["reason"].startswith(("PerBlockCapExceeded", "PerHourCapExceeded"))
     assert got["within"] == []
     assert 0 < got["burned"] <= got["cap"]
@@ -280,7 +314,7 @@ def test_tbill_freeze_with_a_bank_run(simulate, replay_on_fork):
 def test_looper_unwind_into_a_thin_pool_matches_the_pool_maths(simulate, replay_on_fork):
     """Loopers dump $8M of HUSD into the pool at half depth: the real pool's price and proceeds equal
     the simulator's Uniswap v3 maths on the same curve, to rounding."""
-    from sim.chain import units as U
+    from sim.chain import evm as U
     from sim.chain.stress import Stress
     from sim.model import amm
 
@@ -340,3 +374,48 @@ def test_sandwich_on_shusd_reward_vesting_earns_nothing(simulate, replay_on_fork
     assert g["cooling"] <= cap and g["attacker_husd"] <= cap, g
     assert g["vested_while_held"] <= g["reward"] // 100  # a sandwich is seconds, not hours
     assert g["honest"] == pytest.approx(g["stake"] + g["reward"] - (g["cooling"] - g["stake"]), rel=1e-9)
+
+
+RESERVE_BUYS = """name: reserve-buys-into-a-dump
+description: retail dumps 30 % of its HUSD with no redemption access (no PSM, redemption cap 0); the reserve
+  buys HUSD below 0.995 on the pool, {budget} USD an hour, and {then}s it
+horizon_hours: 40
+runs: 1
+seed: 21
+market:
+  stochastic: {{p_calm_to_stress_per_hour: 0.0, calm: {{btc_jump_rate_per_year: 0.0}}}}
+events:
+  - {{type: bank_run, hour: 6, duration_hours: 12, share_of_holdings: 0.3, classes: [retail]}}
+agents: {{arbitrageurs: {{patient_capital_usd: 0}}}}
+protocol:
+  caps: {{redeem_cap_usd_per_hour: 0}}
+  psm: {{enabled: false}}
+  reserve: {{initial_usd: 100000000, buy: {{enabled: true, trigger_price: 0.995, budget_usd_per_hour: {budget}, then: {then}}}}}
+"""
+
+
+@pytest.mark.parametrize("then", ["burn", "hold"])
+def test_reserve_buy_backs_go_through_the_reserve_fund_and_agree_to_rounding(simulate, replay_on_fork, tmp_path_factory, then):
+    """The model's reserve buys HUSD below its trigger within its hourly budget: on chain each purchase is a
+    ReserveFund.buyBack (its USDC, its budget, never past the trigger), burned or held. Supply, the reserve's
+    USDC and the HUSD it holds agree with the model to rounding; the chain's pool, a tick-snapped copy of the
+    model's curve, prices each purchase within 0.1 % of the model's (the settled gap, reported)."""
+    path = tmp_path_factory.mktemp("scen") / f"reserve-buys-{then}.yaml"
+    path.write_text(RESERVE_BUYS.format(budget=3_000_000, then=then))
+    run_dir = simulate(str(path))
+    traj = read_frame(run_dir / "trajectories.parquet")
+
+    res, _ = replay_on_fork(run_dir)
+    s, f = res.summary, res.frame
+    assert_rounding_only(res)
+    assert s["reverts"] == []
+    bb = s["buy_backs"]
+    assert bb["count"] >= 3 and bb["usdc_model"] > 5e6
+    assert bb["usdc_model"] == pytest.approx(float(traj["reserve_buy_usd"].iloc[-1]), rel=1e-9)
+    assert bb["usdc_max_rel"] < 1e-3 and bb["husd_max_rel"] < 1e-3
+    # within the hourly budget on chain, step by step (each step is one hour here)
+    assert f["buy_back_usdc_chain"].max() <= 3_000_000 * (1 + 1e-9)
+    if then == "hold":
+        assert f["chain_reserve_husd"].iloc[-1] > 5e6
+    else:
+        assert f["chain_reserve_husd"].max() == 0.0

@@ -1,19 +1,18 @@
 """Property tests for sim.model.amm, including agreement with an exact integer
 reference of the Uniswap v3 swap (Q64.96 sqrt price, 18-decimal HUSD, 6-decimal USDC).
 
-The reference re-derives the semantics of SqrtPriceMath.getAmount0Delta /
+The reference (`sim.chain.evm`, shared with the chain replay) re-derives the semantics of SqrtPriceMath.getAmount0Delta /
 getAmount1Delta / getNextSqrtPriceFromInput and SwapMath.computeSwapStep (exact input)
 in Python integers with the same rounding directions, and the swap loop of
 UniswapV3Pool.swap over initialized boundaries.  It is what a later on-chain check
 compares against, so the float model must match it to ~1e-9 relative.
 """
 
-from fractions import Fraction
-
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from sim.chain import evm
 from sim.model.amm import (
     Curve,
     amounts_to_reach,
@@ -26,128 +25,19 @@ from sim.model.amm import (
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ============================================================== exact integer reference
+# The one integer-maths reference (sim.chain.evm): Uniswap v3's SqrtPriceMath/SwapMath in Python integers,
+# the same functions the chain replay and the fork tests use.
 
-Q96 = 1 << 96
-U256 = 1 << 256
-DEC0, DEC1 = 18, 6
-# whole-token float -> raw integer scales
-L_SCALE = 10 ** ((DEC0 + DEC1) // 2)  # L_raw = L * 1e12
-S_SCALE = Fraction(Q96, 10 ** ((DEC0 - DEC1) // 2))  # sqrtPriceX96 = s * 2**96 / 1e6
-
-
-def mul_div(a, b, d):
-    return a * b // d
-
-
-def mul_div_up(a, b, d):
-    return -(-(a * b) // d)
-
-
-def div_up(a, b):
-    return -(-a // b)
-
-
-def amount0_delta(sa, sb, liq, round_up):
-    """token0 (raw) between sqrt prices: liq·(sb - sa)/(sa·sb), in Q96 fixed point."""
-    if sa > sb:
-        sa, sb = sb, sa
-    num1, num2 = liq << 96, sb - sa
-    if round_up:
-        return div_up(mul_div_up(num1, num2, sb), sa)
-    return mul_div(num1, num2, sb) // sa
-
-
-def amount1_delta(sa, sb, liq, round_up):
-    """token1 (raw) between sqrt prices: liq·(sb - sa)/2**96."""
-    if sa > sb:
-        sa, sb = sb, sa
-    return mul_div_up(liq, sb - sa, Q96) if round_up else mul_div(liq, sb - sa, Q96)
-
-
-def next_sqrt_from_amount0_up(sp, liq, amount):
-    """Price after adding token0: rounds up so the price never moves too far."""
-    if amount == 0:
-        return sp
-    num1 = liq << 96
-    product = amount * sp
-    if product < U256 and num1 + product < U256:
-        return mul_div_up(num1, sp, num1 + product)
-    return div_up(num1, num1 // sp + amount)  # the contract's overflow fallback
-
-
-def next_sqrt_from_amount1_down(sp, liq, amount):
-    """Price after adding token1: the quotient rounds down."""
-    q = (amount << 96) // liq if amount < (1 << 160) else mul_div(amount, Q96, liq)
-    return sp + q
-
-
-def compute_swap_step(sp, s_target, liq, remaining, fee_pips):
-    """Exact-input SwapMath.computeSwapStep -> (sqrt_next, amount_in, amount_out, fee)."""
-    z = sp >= s_target
-    rem_less_fee = mul_div(remaining, 10**6 - fee_pips, 10**6)
-    amt_in = amount0_delta(s_target, sp, liq, True) if z else amount1_delta(sp, s_target, liq, True)
-    if rem_less_fee >= amt_in:
-        s_next = s_target
-    else:
-        s_next = (
-            next_sqrt_from_amount0_up(sp, liq, rem_less_fee)
-            if z
-            else next_sqrt_from_amount1_down(sp, liq, rem_less_fee)
-        )
-    reached = s_next == s_target
-    if z:
-        if not reached:
-            amt_in = amount0_delta(s_next, sp, liq, True)
-        amt_out = amount1_delta(s_next, sp, liq, False)
-    else:
-        if not reached:
-            amt_in = amount1_delta(sp, s_next, liq, True)
-        amt_out = amount0_delta(sp, s_next, liq, False)
-    fee = remaining - amt_in if not reached else mul_div_up(amt_in, fee_pips, 10**6 - fee_pips)
-    return s_next, amt_in, amt_out, fee
-
-
-def ref_swap(sp, amount, z, bounds, seg_liq, fee_pips):
-    """UniswapV3Pool.swap (exact input) over a piecewise liquidity curve, raw integers.
-
-    bounds: sorted Q64.96 boundaries; seg_liq[k] is the liquidity on [bounds[k], bounds[k+1]).
-    Like the float model, the price stops at the last liquid boundary instead of running
-    to MIN/MAX tick (the amounts are the same).  Returns (out, sqrt, fee, in_used, steps).
-    """
-    liquid = [k for k, liq in enumerate(seg_liq) if liq > 0]
-    limit = bounds[liquid[0]] if z else bounds[liquid[-1] + 1]
-    if (z and limit >= sp) or (not z and limit <= sp):
-        return 0, sp, 0, 0, 0
-    remaining, out, fees, steps = amount, 0, 0, 0
-    while remaining != 0 and sp != limit:
-        if z:
-            nxt = max([b for b in bounds if b < sp], default=limit)
-            target = max(nxt, limit)
-            # active liquidity: the segment just below the price
-            k = next((i for i in range(len(seg_liq)) if bounds[i] < sp <= bounds[i + 1]), None)
-        else:
-            nxt = min([b for b in bounds if b > sp], default=limit)
-            target = min(nxt, limit)
-            k = next((i for i in range(len(seg_liq)) if bounds[i] <= sp < bounds[i + 1]), None)
-        liq = 0 if k is None else seg_liq[k]
-        sp, a_in, a_out, fee = compute_swap_step(sp, target, liq, remaining, fee_pips)
-        remaining -= a_in + fee
-        out += a_out
-        fees += fee
-        steps += 1
-    return out, sp, fees, amount - remaining, steps
+DEC0, DEC1 = evm.HUSD_DECIMALS, evm.USDC_DECIMALS
+ref_swap = evm.swap_exact_in
 
 
 def to_x96(s):
-    return round(Fraction(float(s)) * S_SCALE)
+    return evm.sqrt_x96_from_sim(s, husd_is_token0=True)
 
 
 def from_x96(sx):
-    return float(Fraction(sx) / S_SCALE)
-
-
-def to_raw(amount, decimals):
-    return int(Fraction(float(amount)) * 10**decimals)
+    return evm.sim_sqrt_from_x96(sx, husd_is_token0=True)
 
 
 # ============================================================== strategies
@@ -270,13 +160,13 @@ def test_matches_exact_integer_uniswap_reference(curve, p, a, z, fee_pips):
     s = float(sqrt_price_at_tick(TICK_1 + round((np.log(p)) / np.log(1.0001))))
     fee = fee_pips / 1e6
     bounds = [to_x96(b) for b in curve.bounds]
-    seg_liq = [int(round(L * L_SCALE)) for L in curve.seg_L]
+    seg_liq = [evm.liquidity_raw(L) for L in curve.seg_L]
     # the float model sees exactly the curve the integers see
-    fcurve = Curve(np.array([from_x96(b) for b in bounds]), np.array(seg_liq, float) / L_SCALE)
+    fcurve = Curve(np.array([from_x96(b) for b in bounds]), np.array([evm.liquidity_whole(q) for q in seg_liq]))
     sx = to_x96(s)
     s = from_x96(sx)
     dec_in, dec_out = (DEC0, DEC1) if z else (DEC1, DEC0)
-    a_raw = to_raw(a, dec_in)
+    a_raw = evm.to_units(a, dec_in)
     a = a_raw / 10**dec_in
 
     out, s1, fee_paid, used = swap_exact_in(s, a, z, fcurve, fee=fee)

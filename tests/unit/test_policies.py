@@ -302,3 +302,18 @@ def test_treasury__carry_only__pays_out_no_more_than_carry_earned():
     assert o["carry_paid_mark_usd"] == 2e5
     o2 = after(p_treasury, p, {**o, "buffer_usd": o["buffer_usd"]}, {**x, "hour": 16.0})
     assert o2["staker_rewards_usd"] == o["staker_rewards_usd"]  # nothing new earned since
+
+
+def test_trading__reserve_buys_across_clearing_rounds__spend_no_more_than_the_hours_budget():
+    """Queued sales clear in rounds within a step and the reserve defends in each: together its buys stay
+    within budget_usd_per_hour x step hours (the ReserveFund's per-hour budget on chain refuses more)."""
+    budget = 1e6
+    _, p, s, x = _below_peg(0.97, {"protocol": {"psm": {"enabled": False}, "caps": {"redeem_cap_usd_per_hour": 0},
+                                                  "reserve": {"buy": {"enabled": True, "trigger_price": 0.995,
+                                                                      "budget_usd_per_hour": budget}}},
+                                     "agents": {"arbitrageurs": {"patient_capital_usd": 0}}})
+    s["retail_queue_husd"] = 0.5 * s["retail_husd"]  # sales waiting: the step clears them in rounds
+    o = after(p_trading, p, s, x)
+    spent = o["reserve_buy_usd"] - s["reserve_buy_usd"]
+    assert 0 < spent <= budget * x["dt_hours"] * (1 + 1e-12)
+    assert o["reserve_buy_used_usd"] == pytest.approx(spent)

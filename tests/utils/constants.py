@@ -24,3 +24,5 @@ class Role(bytes, Enum):
     ORACLE_ADMIN = keccak(text="ORACLE_ADMIN_ROLE")
     FUNDING_PAYER = keccak(text="FUNDING_PAYER_ROLE")
     COVERER = keccak(text="COVERER_ROLE")
+    BUYBACK = keccak(text="BUYBACK_ROLE")
+    BURNER = keccak(text="BURNER_ROLE")

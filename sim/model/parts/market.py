@@ -6,15 +6,15 @@ import numpy as np
 MARKET_VARS = ("btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "step", "pool_depth",
                "stress", "tbill_frozen", "oracle_ok", "mint_paused", "redeem_cap_used_usd", "mint_cap_used_usd",
                "unwind_used_usd", "tbill_instant_used_usd", "backstop_day_used_usd", "btc_ema_24h", "bank_open",
-               "cap_multiplier")
+               "cap_multiplier", "reserve_buy_used_usd")
 BTC_AVERAGE_HOURS = 24.0  # holders read a fall in BTC against its average over about a day
 
 
 def p_market(p: dict, s: dict, x: dict) -> dict:
     """Copy this step's exogenous market into the state and raise the circuit breakers it implies.
 
-    Spec: mint pauses on a stale or deviating oracle; caps are per hour (scaled by the calendar's
-    schedule); the T-bill instant redemption limit is per day. The reference pool's depth is the
+    Spec: mint pauses on a stale or deviating oracle; caps (and the reserve's buy budget) are per hour (caps
+    scaled by the calendar's schedule); the T-bill instant redemption limit is per day. The reference pool's depth is the
     market's depth factor less what its LPs pulled last step.
     """
     # Parameters
@@ -34,7 +34,7 @@ def p_market(p: dict, s: dict, x: dict) -> dict:
         "bank_open": x["bank_open"], "cap_multiplier": x["cap_multiplier"],
         "oracle_ok": oracle_ok, "mint_paused": paused,
         "redeem_cap_used_usd": 0.0, "mint_cap_used_usd": 0.0,
-        "unwind_used_usd": 0.0,
+        "unwind_used_usd": 0.0, "reserve_buy_used_usd": 0.0,
         "tbill_instant_used_usd": np.where(new_day, 0.0, s["tbill_instant_used_usd"]),
         "backstop_day_used_usd": np.where(new_day, 0.0, s["backstop_day_used_usd"]),
     }

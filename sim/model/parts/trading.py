@@ -266,9 +266,10 @@ def _refill_books(p, s, x):
 
 def _reserve_buys(p, s, x):
     """The reserve buys HUSD below its trigger on its venue (within its hourly budget; an empty reserve
-    has the backstop sell HYB for it when allowed), then burns or holds what it bought."""
+    has the backstop sell HYB for it when allowed), then burns or holds what it bought. The budget is what
+    is left of this step's hours after the step's earlier clearing rounds (`reserve_buy_used_usd`)."""
     v = p["venues"][p["reserve_buy_venue"]]
-    budget = p["reserve_buy_per_hour"] * x["dt_hours"]
+    budget = np.maximum(p["reserve_buy_per_hour"] * x["dt_hours"] - s["reserve_buy_used_usd"], 0.0)
     if p["reserve_buy_backstop"] and p["backstop_enabled"]:
         short = np.where(s[v.sqrt_key] ** 2 < p["reserve_buy_trigger"],
                          np.maximum(budget - s["reserve_fund_usd"], 0.0), 0.0)
@@ -286,6 +287,7 @@ def _reserve_buys(p, s, x):
         s["reserve_husd"] = s["reserve_husd"] + bought
     s["reserve_bought_husd"] = s["reserve_bought_husd"] + bought
     s["reserve_buy_usd"] = s["reserve_buy_usd"] + spent
+    s["reserve_buy_used_usd"] = s["reserve_buy_used_usd"] + spent
 
 
 _TRADING_VARS = ("pool_sqrt_price", "retail_husd", "inst_husd", "float_husd", "loss_retail", "loss_institutional",
@@ -295,7 +297,7 @@ _TRADING_VARS = ("pool_sqrt_price", "retail_husd", "inst_husd", "float_husd", "l
                  "tbill_units", "tbill_instant_used_usd", *sleeve_vars(), "unwind_used_usd", "cum_costs",
                  "cum_collateral_out", "cum_collateral_in", "hours_below", "inst_exited_husd", "deposits_usd",
                  "staker_shares", "staker_queue_husd", "exit_share_24h", "reserve_fund_usd", "reserve_added_usd",
-                 "reserve_bought_husd", "reserve_buy_usd", "reserve_husd", "hyb_sqrt_price", "hyb_sold",
+                 "reserve_bought_husd", "reserve_buy_usd", "reserve_buy_used_usd", "reserve_husd", "hyb_sqrt_price", "hyb_sold",
                  "backstop_day_used_usd", "cum_backstop_in", "parb_husd", "parb_cost_usd")
 
 

@@ -24,14 +24,30 @@ contract ProtocolInvariants is Base {
         h = new ProtocolHandler();
         (husd, minter, psm, shusd, reserve) = (h.husd(), h.minter(), h.psm(), h.shusd(), h.reserve());
         targetContract(address(h));
-        bytes4[] memory s = new bytes4[](22);
+        bytes4[] memory s = new bytes4[](23);
         (s[0], s[1], s[2], s[3]) = (h.mint.selector, h.redeem.selector, h.psmSwapIn.selector, h.psmSwapOut.selector);
         (s[4], s[5], s[6], s[7]) = (h.poolSwap.selector, h.stake.selector, h.cooldown.selector, h.unstake.selector);
         (s[8], s[9], s[10], s[11]) = (h.reportHedge.selector, h.moveOracle.selector, h.refreshFeeds.selector, h.warp.selector);
         (s[12], s[13], s[14]) = (h.recapitalize.selector, h.distributeRewards.selector, h.reserveDeposit.selector);
         (s[15], s[16], s[17]) = (h.reservePayout.selector, h.moveCollateral.selector, h.tripBreakers.selector);
         (s[18], s[19], s[20], s[21]) = (h.pauseOrUnpause.selector, h.changeParameters.selector, h.strangerCall.selector, h.mint.selector);
+        s[22] = h.reserveBuyBack.selector;
         targetSelector(FuzzSelector(address(h), s));
+    }
+
+    /// The buy-back action does reach the chain: HUSD dumped below the trigger, the reserve funded, it buys and
+    /// burns within its budget and trigger (the campaigns reach this state only after a run of sales).
+    function test_reserveBuyBack_afterADump_buysBurnsAndStaysWithinItsLimits() public {
+        for (uint256 a = 0; a < 3; a++) h.psmSwapIn(a, 2_999_999); // $3M of HUSD each, minted at par
+        for (uint256 k = 0; k < 9; k++) h.poolSwap(k, true, 199_999); // $1.8M sold into the pool
+        h.reserveDeposit(0, 1_999_999);
+        h.reserveBuyBack(199_999, false, 1);
+        h.reserveBuyBack(99_999, true, 1);
+        assertEq(h.buyBacksDone(), 2, "a buy-back below the trigger was refused");
+        assertEq(h.buyBacksPastLimits(), 0, "past the trigger or the budget");
+        assertEq(h.unexpectedReverts(), 0, "an unexpected revert");
+        invariant_supplyCustodyAndPsmDebt();
+        invariant_capsAndPayoutLimitsNeverExceeded();
     }
 
     /// HUSD supply == lifetime minted - burned == the sum of every holder's balance; only role holders
@@ -56,9 +72,11 @@ contract ProtocolInvariants is Base {
 
     /// No block and no hour saw more minted or redeemed than the largest cap in force in it (the handler
     /// checks each bucket as it is used, this the current one); no day saw the reserve pay out more than
-    /// its daily limit.
+    /// its daily limit; no reserve buy-back went past its trigger or its hour's budget.
     function invariant_capsAndPayoutLimitsNeverExceeded() public view {
         assertEq(h.capsExceeded(), 0, "a block or hour passed its mint or redeem cap");
+        assertEq(h.buyBacksPastLimits(), 0, "a reserve buy-back passed its trigger or its hourly budget");
+        assertLe(reserve.boughtBackInHour(block.timestamp / 3600), reserve.maxBuyBackPerHour(), "buy-back budget exceeded");
         (uint256 mintCap, uint256 redeemCap) = h.capsInForceBlock(block.number);
         assertLe(minter.mintedInBlock(block.number), mintCap, "per-block mint cap exceeded");
         assertLe(minter.redeemedInBlock(block.number), redeemCap, "per-block redeem cap exceeded");

@@ -48,6 +48,8 @@ contract ProtocolHandler is Fixture {
     uint256 public surplusDecreases; // a non-market action that lowered backing - supply
     uint256 public maxCeiling;
     uint256 public capsExceeded; // a block or hour whose mint/redeem use passed the largest cap in force in it
+    uint256 public buyBacksPastLimits; // a buy-back that left HUSD above the trigger or the hour over its budget
+    uint256 public buyBacksDone;
     uint256[] public touchedDays;
     mapping(uint256 => bool) internal _seenDay;
     mapping(uint256 => uint256[4]) public capInForceBlock; // max (mint, redeem) caps in force in a block
@@ -362,6 +364,40 @@ contract ProtocolHandler is Fixture {
         _touchDay();
     }
 
+    /// The reserve buys HUSD back on the pool (exact USDC in, or exact HUSD out) and burns it: only below the
+    /// trigger, within the hour's budget, with the reserve's own USDC; never past the trigger or the budget.
+    function reserveBuyBack(uint256 usdSeed, bool exactOut, uint256 limitSeed) external {
+        _begin(this.reserveBuyBack.selector);
+        uint256 usd = _bound(usdSeed, 1, 800_000);
+        (uint160 sqrtNow,,,,,,) = husdPool.slot0();
+        uint160 limit = limitSeed % 3 == 0 ? sqrtNow : 0; // a caller limit at the current price: the pool refuses it
+        int256 s0 = surplus();
+        vm.recordLogs();
+        try this.buyBackAs(usd, exactOut, limit) returns (uint256, uint256 bought) {
+            ghostBurned += bought;
+            buyBacksDone++;
+            _expectEvent(address(reserve), ReserveFund.BoughtBack.selector);
+            (uint160 sqrtAfter,,,,,,) = husdPool.slot0();
+            uint160 trigger = reserve.buyBackTriggerX96();
+            bool past = reserve.husdIsToken0() ? sqrtAfter > trigger : sqrtAfter < trigger;
+            if (past || reserve.boughtBackInHour(block.timestamp / HOUR) > reserve.maxBuyBackPerHour()) buyBacksPastLimits++;
+        } catch (bytes memory err) {
+            bytes4 e = bytes4(err);
+            _allow(e, _any(e, ReserveFund.NotBelowTrigger.selector, ReserveFund.BuyBackBudgetExceeded.selector,
+                           IERC20Errors.ERC20InsufficientBalance.selector)
+                || e == SlippageExceeded.selector || e == ERROR_STRING); // exact out beyond max in; the pool's "SPL"
+        }
+        _nonMarket(s0, false);
+    }
+
+    /// The operator's buy-back, through the handler itself so one `try` covers both kinds (not a fuzz target).
+    function buyBackAs(uint256 usd, bool exactOut, uint160 limit) external returns (uint256, uint256) {
+        require(msg.sender == address(this));
+        vm.prank(operator);
+        if (exactOut) return reserve.buyBackExactOut(usd * WAD, usd * 1e6 * 11 / 10, limit);
+        return reserve.buyBack(usd * 1e6, 0, limit);
+    }
+
     /// The reserve's two payouts, through the handler itself so one `try` covers both (not a fuzz target).
     function payoutAs(bool funding, uint256 amount) external {
         require(msg.sender == address(this));
@@ -480,7 +516,7 @@ contract ProtocolHandler is Fixture {
     /// A stranger tries a privileged call: every one must be refused by AccessControl.
     function strangerCall(uint256 whichSeed) external {
         _begin(this.strangerCall.selector);
-        uint256 w = whichSeed % 14;
+        uint256 w = whichSeed % 16;
         address t;
         bytes memory data;
         if (w == 0) (t, data) = (address(husd), abi.encodeCall(husd.mint, (stranger, 1)));
@@ -496,6 +532,8 @@ contract ProtocolHandler is Fixture {
         else if (w == 10) (t, data) = (address(reserve), abi.encodeCall(reserve.payFunding, (address(tokens[0]), stranger, 1)));
         else if (w == 11) (t, data) = (address(backstop), abi.encodeCall(backstop.recapitalize, (WAD, 0)));
         else if (w == 12) (t, data) = (address(shusd), abi.encodeCall(shusd.transferInRewards, (1)));
+        else if (w == 14) (t, data) = (address(reserve), abi.encodeCall(reserve.buyBack, (1e6, 0, 0)));
+        else if (w == 15) (t, data) = (address(husd), abi.encodeCall(husd.burn, (1)));
         else (t, data) = (address(minter), abi.encodeCall(minter.setMintPaused, (false)));
         vm.prank(w == 13 ? guardianKey : stranger); // the guardian key may pause, never unpause
         (bool ok, bytes memory err) = t.call(data);

@@ -27,7 +27,7 @@ interface IUniswapV3PoolInit {
     function initialize(uint160 sqrtPriceX96) external;
 }
 
-/// The whole protocol as scripts/_protocol.py deploys it (same parameters, same wiring), with the real
+/// The whole protocol as sim.chain.deploy deploys it (same parameters, same wiring), with the real
 /// Uniswap v3 factory and pools deployed from v3-core's compiled artifacts (node_modules).
 abstract contract Fixture is Base {
     uint256 internal constant WAD = 1e18;
@@ -57,7 +57,7 @@ abstract contract Fixture is Base {
     IUniswapV3PoolMinimal public husdPool;
     IUniswapV3PoolMinimal public hybPool;
 
-    // _protocol.py's DEFAULT_PARAMS, in base units
+    // sim.chain.spec.ProtocolSpec.defaults(), in base units
     uint8[N_ASSETS] internal DECIMALS = [uint8(6), 6, 8, 18];
     int256[N_ASSETS] internal PRICE_8DP = [int256(1e8), 1e8, 95_000e8, 2_650e8];
     uint32[N_ASSETS] internal HEARTBEAT = [uint32(86_400), 86_400, 3_600, 86_400];
@@ -163,6 +163,13 @@ abstract contract Fixture is Base {
         router.addLiquidity(hybPool, lo, hi, 4e18, lp);
         vm.stopPrank();
         backstop = new Backstop(gov, hyb, tokens[0], hybPool, address(reserve), 5_000_000e18, _sqrtPriceX96(hybPool, address(hyb), 0.1e18, 18, 6));
+
+        // the reserve's buy-back on HUSD/USDC below $0.995, $500k an hour, burning what it buys (operator runs it)
+        vm.startPrank(gov);
+        reserve.configureBuyBack(husd, tokens[0], husdPool, _sqrtPriceX96(husdPool, address(husd), 0.995e18, 18, 6), 500_000e6, true);
+        husd.grantRole(husd.BURNER_ROLE(), address(reserve));
+        reserve.grantRole(reserve.BUYBACK_ROLE(), operator);
+        vm.stopPrank();
     }
 
     /// sqrtPriceX96 of the pool when one whole `base` token (dBase decimals) is worth `priceWad` USDC (dQuote decimals).
