@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from scripts._protocol import MAX_UINT256, ROOT, WAD
-from sim.chain import units as U
+from sim.chain import evm
 from sim.config import load_scenario
 from sim.model import actions as A
 from sim.model import amm
@@ -53,12 +53,12 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
     psm.setFees(5, 5, sender=gov)
     minter.setCaps(minter.maxMintPerHour(), minter.maxMintPerHour(), minter.maxRedeemPerHour(), minter.maxRedeemPerHour(), sender=gov)
     minter.setDestination(reserve, True, sender=gov)  # the treasury's deposits: custody -> reserve
-    reserve.setPayoutLimit(usdc, U.to_units(prm["reserve_draw_per_hour"] * 24, 6), sender=gov)
+    reserve.setPayoutLimit(usdc, evm.to_units(prm["reserve_draw_per_hour"] * 24, 6), sender=gov)
     for spender in (minter, psm, reserve):
         usdc.approve(spender, MAX_UINT256, sender=arb)
         husd.approve(spender, MAX_UINT256, sender=arb)
     usdc.mint(arb, 10**15, sender=arb)  # $1bn of USDC for the arbitrageur
-    reserve.deposit(usdc, U.to_units(2_000_000, 6), sender=arb)  # the reserve's capital
+    reserve.deposit(usdc, evm.to_units(2_000_000, 6), sender=arb)  # the reserve's capital
 
     lens = gov.deploy(project.ProtocolLens)
     # The model's HYB pool = the chain's one position (ticks, L) in the simulator's convention.
@@ -67,9 +67,9 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
     t_lo, t_hi = (hyb_info.tick_lower, hyb_info.tick_upper) if hyb0 else (-hyb_info.tick_upper, -hyb_info.tick_lower)
     prm["hyb_curve"] = amm.Curve._from_sqrt_positions(
         np.array([float(amm.sqrt_price_at_tick(t_lo))]), np.array([float(amm.sqrt_price_at_tick(t_hi))]),
-        np.array([U.liquidity_whole(hyb_info.liquidity)]))
+        np.array([evm.liquidity_whole(hyb_info.liquidity)]))
     prm["hyb_fee"] = hyb_info.fee / 1e6
-    floor_sqrt = U.sim_sqrt_from_x96(int(backstop.sqrtPriceLimitX96()), hyb0)
+    floor_sqrt = evm.sim_sqrt_from_x96(int(backstop.sqrtPriceLimitX96()), hyb0)
     backstop.setReserveFund(minter, sender=gov)  # the model's backstop proceeds land in the buffer
     backstop.grantRole(backstop.KEEPER_ROLE(), arb, sender=gov)
 
@@ -105,7 +105,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
                 s[k] = 0.0
             view = chain_view()
             s.update(view)
-            s["hyb_sqrt_price"] = U.sim_sqrt_from_x96(int(hyb_info.pool.slot0()[0]), hyb0)
+            s["hyb_sqrt_price"] = evm.sim_sqrt_from_x96(int(hyb_info.pool.slot0()[0]), hyb0)
             s["cap_multiplier"] = 1.0  # the chain's caps do not scale with stress
             s["float_husd"] = 1e15  # holders are not compared: the arbitrageur's balance sizes redemptions
             s["inst_husd"] = s["retail_husd"] = s["vault_husd"] = 0.0
@@ -135,7 +135,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
                 return
             paid = husd_amt / (1 - prm["mint_fee"])
             self.apply(f"mint {husd_amt}", lambda: A.minter_mint(prm, self.s, husd_amt),
-                       lambda: minter.mint(usdc, U.to_units(paid, 6), 0, arb, sender=arb))
+                       lambda: minter.mint(usdc, evm.to_units(paid, 6), 0, arb, sender=arb))
 
         @rule(frac=st.floats(min_value=0.01, max_value=1.0))
         def redeem(self, frac):
@@ -143,7 +143,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
             if husd_amt < 1.0:
                 return
             self.apply(f"redeem {husd_amt}", lambda: A.minter_redeem(prm, self.s, husd_amt),
-                       lambda: minter.redeem(usdc, U.to_units(husd_amt, 18), 0, arb, sender=arb))
+                       lambda: minter.redeem(usdc, evm.to_units(husd_amt, 18), 0, arb, sender=arb))
 
         @rule(usd=st.floats(min_value=1.0, max_value=5e6))
         def psm_swap_in(self, usd):
@@ -152,7 +152,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
                 return
             paid = husd_amt / (1 - prm["psm_fee"])
             self.apply(f"psm in {husd_amt}", lambda: A.psm_swap_in(prm, self.s, husd_amt),
-                       lambda: psm.swapIn(U.to_units(paid, 6), arb, sender=arb))
+                       lambda: psm.swapIn(evm.to_units(paid, 6), arb, sender=arb))
 
         @rule(frac=st.floats(min_value=0.01, max_value=1.0))
         def psm_swap_out(self, frac):
@@ -160,7 +160,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
             if husd_amt < 1.0:
                 return
             self.apply(f"psm out {husd_amt}", lambda: A.psm_swap_out(prm, self.s, husd_amt),
-                       lambda: psm.swapOut(U.to_units(husd_amt, 18), arb, sender=arb))
+                       lambda: psm.swapOut(evm.to_units(husd_amt, 18), arb, sender=arb))
 
         @rule(frac=st.floats(min_value=0.01, max_value=0.99))
         def rewards(self, frac):
@@ -174,7 +174,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
             self.next_hour_model()
             start_hour()
             self.apply(f"rewards {husd_amt}", lambda: A.distribute_rewards(self.s, husd_amt),
-                       lambda: minter.distributeRewards(U.to_units(husd_amt, 18), sender=treasurer))
+                       lambda: minter.distributeRewards(evm.to_units(husd_amt, 18), sender=treasurer))
 
         @rule(usd=st.floats(min_value=1.0, max_value=1e6))
         def reserve_payout(self, usd):
@@ -185,7 +185,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
             if draw < 1.0 or draw > left:
                 return
             self.apply(f"reserve pays {draw}", lambda: A.reserve_pay(prm, self.s, usd, 1.0),
-                       lambda: reserve.coverDeficit(usdc, minter, U.to_units(draw, 6), sender=gov))
+                       lambda: reserve.coverDeficit(usdc, minter, evm.to_units(draw, 6), sender=gov))
 
         @rule(frac=st.floats(min_value=0.01, max_value=0.5))
         def reserve_deposit(self, frac):
@@ -194,7 +194,7 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
             if usd < 1.0:
                 return
             self.apply(f"reserve deposit {usd}", lambda: A.reserve_deposit(self.s, usd),
-                       lambda: minter.moveCollateral(usdc, reserve, U.to_units(usd, 6), sender=treasurer))
+                       lambda: minter.moveCollateral(usdc, reserve, evm.to_units(usd, 6), sender=treasurer))
 
         @rule(usd=st.floats(min_value=1.0, max_value=2e5))
         def recapitalize(self, usd):
@@ -203,11 +203,11 @@ def test_model_and_contracts__same_random_actions__agree_to_rounding(protocol, p
             trial = dict(self.s)
             A.backstop_recapitalize(prm, trial, usd)
             hyb_in = float(trial["hyb_sold"] - self.s["hyb_sold"])
-            if hyb_in < 1.0 or trial["hyb_sqrt_price"] <= floor_sqrt * 1.001 or U.to_units(hyb_in, 18) > int(backstop.remainingToday()):
+            if hyb_in < 1.0 or trial["hyb_sqrt_price"] <= floor_sqrt * 1.001 or evm.to_units(hyb_in, 18) > int(backstop.remainingToday()):
                 return
             self.apply(f"recapitalize {usd} (HYB {hyb_in})", lambda: A.backstop_recapitalize(prm, self.s, usd),
-                       lambda: backstop.recapitalize(U.to_units(hyb_in, 18), 0, sender=arb))
-            got = U.sim_sqrt_from_x96(int(hyb_info.pool.slot0()[0]), hyb0)
+                       lambda: backstop.recapitalize(evm.to_units(hyb_in, 18), 0, sender=arb))
+            got = evm.sim_sqrt_from_x96(int(hyb_info.pool.slot0()[0]), hyb0)
             assert abs(got - float(self.s["hyb_sqrt_price"])) <= 1e-9 * got, (got, float(self.s["hyb_sqrt_price"]))
 
         @rule()
