@@ -182,17 +182,27 @@ def cmd_experiment(args) -> int:
     if bad or any(not 0 <= v < 0.93 for v in ltvs) or args.runs < 1:
         raise ScenarioError("experiment", [f"--designs must be among {list(lc.DESIGNS)}, --ltvs in [0, 0.93), "
                                            f"--runs >= 1 (got designs {list(designs)}, ltvs {list(ltvs)}, runs {args.runs})"])
-    out = Path(args.out) if args.out else _experiment_out(args, ltvs, designs, lc)
+    mixes = lc.parse_mixes(args.mixes)
+    out = Path(args.out) if args.out else _experiment_out(args, ltvs, designs, lc, mixes)
     with OutputDir(out, markers=lc.MARKERS) as od:
-        result = lc.run_experiment(base, args.runs, args.seed, ltvs, designs, progress=_progress_wanted())
+        result = lc.run_experiment(base, args.runs, args.seed, ltvs, designs, mixes, progress=_progress_wanted())
         lc.write_into(result, od.stage())
         od.commit()
     print(f"leverage-cycle: {len(result['points'])} points x {args.runs} runs, {result['wall_seconds']:.1f} s")
     for p in result["points"]:
-        print(f"  {p['design']:13s} max LTV {p['max_ltv']:.2f}: depeg {p['depeg_probability']:.2f}, "
-              f"story order {p['story_order_full_share']:.2f} (consistent {p['story_order_consistent_share']:.2f})")
-    print(f"  critical leverage: {result['critical_leverage']}")
-    print(f"  wrote {out}/ (leverage_cycle.json, report.html)")
+        print(f"  {p['design']:13s} max LTV {p['max_ltv']:.2f} mix {p['mix']:17s}: depeg {p['depeg_probability']:.2f}, "
+              f"max depeg p95 {p['max_depeg_bps_p95']:.0f} bps, story order {p['story_order_full_share']:.2f} "
+              f"(consistent {p['story_order_consistent_share']:.2f})")
+    for c in result["critical_leverage"]:
+        jump = ("no jump in depeg probability" if c["max_ltv"] is None else
+                f"max LTV {c['from_ltv']:g} -> {c['max_ltv']:g}: {c['depeg_probability_jump']:+.2f} "
+                f"[{c['jump_ci95'][0]:+.2f}, {c['jump_ci95'][1]:+.2f}] paired, {'resolved' if c['resolved'] else 'not resolved'}")
+        print(f"  critical leverage, {c['design']} / {c['mix']}: {jump}")
+    for x in result["mix_differences"]:
+        d = x["paired_differences"]["depeg_probability"]
+        print(f"  {x['design']:13s} max LTV {x['max_ltv']:.2f} {x['of']}: depeg {d['diff']:+.2f} "
+              f"[{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}] paired ({d['sign']})")
+    print(f"  wrote {out}/ (leverage_cycle.json, report.html, {', '.join(n for n in ('peg.png', 'losses.png', 'mix.png') if (out / n).exists())})")
     return 0
 
 
@@ -221,7 +231,7 @@ def cmd_stress_events(args) -> int:
     return 0
 
 
-def _experiment_out(args, ltvs, designs, lc) -> Path:
+def _experiment_out(args, ltvs, designs, lc, mixes=None) -> Path:
     """out/leverage-cycle for the default grid at 20 runs; any other grid, runs or seed its own folder."""
     tags = []
     if args.runs != 20 or args.seed != 8:
@@ -230,6 +240,8 @@ def _experiment_out(args, ltvs, designs, lc) -> Path:
         tags.append("ltv" + "_".join(f"{v:g}" for v in ltvs))
     if tuple(designs) != tuple(lc.DESIGNS):
         tags.append("_".join(designs))
+    if mixes is not None and tuple(mixes) != tuple(lc.DEFAULT_MIXES):
+        tags.append("mix-" + "_".join(mixes))
     if args.scenario:
         tags.append(Path(args.scenario).stem)
     return _default_out("leverage-cycle", *tags)
@@ -272,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--scenario", help="base scenario (default: scenarios/leverage-cycle.yaml)")
     e.add_argument("--ltvs", help="comma-separated looper max LTVs (default 0,0.5,0.7,0.8,0.9)")
     e.add_argument("--designs", help="comma-separated backstop designs (default: reserve-only,backstop,big-backstop)")
+    e.add_argument("--mixes", help="leverage-cycle: comma-separated sleeve mixes, among scenario (the base scenario's "
+                                   "own weights, the default), treasury-heavy, baseline, crypto-gold-heavy")
     e.add_argument("--events", help="stress-events: comma-separated event names (default: all in scenarios/events)")
     e.add_argument("--out", help="output directory (default: out/<experiment>)")
     e.set_defaults(func=cmd_experiment)

@@ -174,11 +174,26 @@ class Regime(Strict):
     """Share of the pool's liquidity LPs keep in this regime (stress: they pull liquidity)."""
 
 
-class FundingProcess(Strict):
-    """Perp funding as an Ornstein-Uhlenbeck process tied to price moves.
+class HotFunding(Strict):
+    """A second funding regime (crowded longs: the premium high and noisy), with its own Markov chain.
+    `p_enter_per_hour` 0 (the default) never enters it."""
 
-    d f = kappa (mean_regime - f) dt + vol dW + price_beta * (log return), per hour.
-    A negative log return with a positive beta drives funding down: crashes turn funding negative.
+    p_enter_per_hour: Frac = 0.0
+    p_exit_per_hour: Frac = 0.01
+    level_offset_8h: Funding8h = 0.0
+    """Added to the market regime's funding level while hot."""
+    vol_8h_per_sqrt_day: Annotated[float, Field(ge=0, le=MAX_FUNDING_8H)] = 0.0
+
+
+class FundingProcess(Strict):
+    """Perp funding: a latent premium (an OU tied to price moves) printed through the venue's clamp.
+
+    d y = kappa (level - y) dt + vol dW + price_beta * (log return), per hour; level = the market
+    regime's `funding_mean_8h_*` (+ the hot regime's offset while hot). A negative log return with a
+    positive beta drives funding down: crashes turn funding negative. The venue prints y below
+    `interest_8h` as is, `interest_8h` for y within `clamp_width_8h` above it, y - width beyond
+    (Binance: interest 0.01 %/8h, clamp +-0.05 % -> width 0.1 %). Width 0 and no hot regime is a plain
+    OU. Equations and why: `sim/markets/funding.py`.
     """
 
     mean_reversion_per_day: RatePerDay = 0.5
@@ -187,6 +202,10 @@ class FundingProcess(Strict):
     """Funding change (per 8 h) per unit log return of the underlying in the same hour."""
     floor_8h: Funding8h = -0.0075
     cap_8h: Funding8h = 0.0075
+    interest_8h: Funding8h = 0.0001
+    clamp_width_8h: Annotated[float, Field(ge=0, le=MAX_FUNDING_8H)] = 0.0
+    """Width of the venue's dead zone above the interest rate (0: no clamp)."""
+    hot: HotFunding = HotFunding()
 
     @model_validator(mode="after")
     def _floor_below_cap(self):
@@ -363,11 +382,29 @@ class Hedge(Strict):
     """Share of an open delta gap (spot minus short) closed per hour."""
     premium_per_funding_8h: Sensitivity = 3.0
     """Perp premium to spot per unit of 8 h funding: the basis that funding drives."""
+    margin_waterfall: Annotated[list[Literal["buffer", "tbill", "reserve"]], Field(max_length=3)] = [
+        "buffer", "tbill", "reserve"]
+    """Where margin top-ups come from, in order: the USDC buffer, instant T-bill redemption (within its
+    daily limit), the reserve fund (within its per-hour draw limit; repaid from later surplus)."""
+    transfer_latency_hours: Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)] = 2.0
+    """Hours a transfer between custody and a venue takes (top-ups and sweeps). One transfer per
+    direction and asset is in flight at a time; money in transit is neither at the venue nor in
+    custody, but still backing. 0 = lands in the same step."""
+    liquidation_fill_per_hour: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    """Share of a short the venue's liquidation engine can close per hour (partial fills). A breach
+    closes what brings margin back to maintenance (the whole short when equity is gone), at most this."""
+    max_move_per_substep_bps: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 100
+    """Fine steps through a shock: a step in which the venue liquidates is re-marked in sub-steps of at
+    most this price move, up to `max_substeps`, so it liquidates at the crossing (within a step the
+    path is monotone: a step that ends above maintenance never crossed it)."""
+    max_substeps: Annotated[int, Field(ge=1, le=64)] = 24
 
     @model_validator(mode="after")
     def _margins(self):
         if self.maintenance_margin_ratio >= self.initial_margin_ratio:
             raise ValueError("maintenance_margin_ratio must be below initial_margin_ratio")
+        if len(set(self.margin_waterfall)) != len(self.margin_waterfall):
+            raise ValueError("margin_waterfall lists a source twice")
         return self
 
 
@@ -389,11 +426,16 @@ class Caps(Strict):
 class Revenue(Strict):
     staker_share: Frac = 0.8
     distribution_interval_hours: PosHours = 8.0
-    distribute: Literal["surplus", "carry"] = "surplus"
-    """What is paid out each interval. `surplus`: all of backing above supply, including the perp
-    basis marked to market (its gains leave, its losses are drawn from the reserve: a ratchet on the
-    reserve). `carry`: at most the T-bill yield and funding earned since the last payout; marks stay
-    in the backing as a cushion."""
+    distribute: Literal["carry", "surplus"] = "carry"
+    """What is paid out each interval (`sim.model.parts.treasury.distribution`).
+    `carry` (default): the realised carry C since the last payout (T-bill yield + funding, net), split
+    by `staker_share` s. C > 0: s C to stakers, (1 - s) C to the reserve. C < 0: the reserve pays its
+    share (1 - s)|C| into the backing at once (as far as its balance goes); the stakers' share s|C| is
+    carried forward and netted against their future carry, so their yield falls to zero, never below.
+    Hedge marks (price PnL, basis) and unhedged gains stay in the backing; reserve draws are repaid
+    from backing above supply. Stakers are paid only while backing + reserve cover supply.
+    `surplus` (for comparison): all of backing above supply, marks included, less unhedged gains (their
+    losses are drawn from the reserve: a ratchet on it)."""
 
 
 class ReserveBuy(Strict):
@@ -759,14 +801,34 @@ class ScriptedPath(Strict):
 
 
 class VenueFailure(Strict):
+    """A perp venue holding `share_of_hedge` of every short fails: its positions are closed and the
+    margin there becomes a claim marked at `recovery_rate` (the expected recovery; the loss is booked
+    at once), paid out evenly over `recovery_payout_hours` starting `recovery_delay_hours` later, when
+    the final rate is known (`final_recovery_rate`, default the expected one; the difference is booked
+    then). Delay and payout 0: recovered in the same step."""
+
     type: Literal["venue_failure"]
     hour: NonNegHours
     share_of_hedge: Frac
     recovery_rate: Frac = 0.0
+    recovery_delay_hours: Annotated[float, Field(ge=0, le=24 * 366 * 5, allow_inf_nan=False)] = 0.0
+    recovery_payout_hours: Annotated[float, Field(ge=0, le=24 * 366 * 5, allow_inf_nan=False)] = 0.0
+    final_recovery_rate: Frac | None = None
     announced_loss_share: Frac | None = None
     """The loss share of backing holders read in the news (default: the margin at stake, share of hedge
     x crypto weights x initial margin x (1 - recovery))."""
     news_hours: PosHours = 72.0
+
+
+class VenueOutage(Strict):
+    """The perp venue of the listed assets' hedges is down: no transfer lands there or leaves, no
+    trading (no re-hedge, no rebalance, no unwind of those sleeves), while positions are still marked
+    and its liquidation engine still runs."""
+
+    type: Literal["venue_outage"]
+    hour: NonNegHours
+    duration_hours: PosHours
+    assets: Annotated[list[Literal["btc", "xau"]], Field(min_length=1, max_length=2)] = ["btc", "xau"]
 
 
 class CustodyFreeze(Strict):
@@ -825,7 +887,8 @@ class BankRun(Strict):
 
 
 Event = Annotated[
-    Union[VenueFailure, OracleStale, OracleDeviation, TbillFreeze, BankRun, News, CustodyFreeze], Field(discriminator="type")
+    Union[VenueFailure, VenueOutage, OracleStale, OracleDeviation, TbillFreeze, BankRun, News, CustodyFreeze],
+    Field(discriminator="type")
 ]
 
 

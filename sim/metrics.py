@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.intervals import tagged_mean, tagged_quantiles, with_intervals
 from sim.model.parts.common import backing
-from sim.model.state import dat_count
+from sim.model.state import NO_SHORT, dat_count
 from sim.types import HOURS_PER_YEAR
 
 MAX_APY = 1e9
@@ -38,8 +38,9 @@ PER_RUN_METRICS = (
     *(f"loss_{c}_usd" for c in LOSS_CLASSES),
     "hedge_liquidated", "looper_liquidated_usd", "protocol_costs_usd", "funding_income_usd", "supply_change",
     "redeemed_share", "redeemed_24h_max_share", "venue_exhausted", "queued_exits_usd", "reserve_bought_husd",
-    "backstop_hyb_sold",
+    "backstop_hyb_sold", "min_margin_ratio", "margin_topup_usd", "staker_apy_min_30d",
 )
+APY_WINDOW_HOURS = 720.0  # the trailing window of `staker_apy_min_30d`
 # ...and per venue, named f"{figure}_{venue}": lowest price, deepest discount, hours below the threshold,
 # whether a sale reached the edge of its liquidity, its thinnest liquidity, and (pools) the HUSD share of
 # the pool's value at its lowest price.
@@ -86,6 +87,11 @@ class MetricsAccumulator:
             self.min_reserve = np.array(s["reserve_fund_usd"], dtype=float)
             self.min_hyb = np.array(s["hyb_price"], dtype=float)
             self.insolvent = np.zeros(R, dtype=bool)
+            self.min_margin = np.full(R, np.inf)
+            # the share price over the last 30 days, a ring of w + 1 steps, for the trailing staker APY
+            self.apy_steps = max(1, int(round(APY_WINDOW_HOURS / self.dt)))
+            self.share_ring = np.empty((self.apy_steps + 1, R))
+            self.min_apy_30d = np.full(R, np.inf)
             self.names = venue_names(s)
             self.v_min = {v: np.array(s[f"price_{v}"], dtype=float) for v in self.names}
             self.v_below = {v: np.zeros(R) for v in self.names}
@@ -110,6 +116,12 @@ class MetricsAccumulator:
             if len(self.recent) > self.window:
                 self.recent.pop(0)
         self.insolvent |= solvency < 1 - INSOLVENCY_TOLERANCE
+        self.min_margin = np.minimum(self.min_margin, s["margin_ratio_low"])
+        w = self.apy_steps
+        self.share_ring[t % (w + 1)] = s["share_price"]
+        if t >= w:
+            growth = s["share_price"] / self.share_ring[(t - w) % (w + 1)]
+            self.min_apy_30d = np.minimum(self.min_apy_30d, annualised(growth, w * self.dt))
         # depeg episodes: from crossing below the threshold to first reaching the re-peg level
         ends = self.in_episode & (price >= self.repeg_level)
         if ends.any():
@@ -148,6 +160,7 @@ class MetricsAccumulator:
         net_out_per_day = (end["reserve_drawn_usd"] - end["reserve_added_usd"]) / (hours / 24)
         with np.errstate(divide="ignore", invalid="ignore"):
             runway = np.where(net_out_per_day > 0, end["reserve_fund_usd"] / net_out_per_day, np.inf)
+        staker_apy = annualised(end["share_price"] / st["share_price"], hours)
         out = {
             "min_peg_price": self.min_price,
             "max_depeg_bps": np.maximum(0.0, 1.0 - self.min_price) * 1e4,
@@ -161,10 +174,10 @@ class MetricsAccumulator:
             "reserve_fund_min_usd": self.min_reserve,
             "reserve_runway_days": runway,
             "redeemed_usd": end["redeemed_usd"],
-            "staker_apy": annualised(end["share_price"] / st["share_price"], hours),
+            "staker_apy": staker_apy,
             "staker_rewards_usd": end["staker_rewards_usd"],
             "hyb_drawdown": 1 - self.min_hyb / st["hyb_price"],
-            "loss_reserve_fund_usd": end["reserve_drawn_usd"],
+            "loss_reserve_fund_usd": end["reserve_drawn_usd"] - end["reserve_repaid_usd"],
             "loss_backstop_usd": end["cum_backstop_in"],
             "loss_stakers_usd": haircut * end["staker_shares"] * end["share_price"],
             "loss_institutional_usd": end["loss_institutional"] + haircut * end["inst_husd"],
@@ -173,7 +186,7 @@ class MetricsAccumulator:
             "loss_treasury_companies_usd": sum(company_loss, np.zeros_like(self.min_price)),
             "hedge_liquidated": (end["hedge_liquidations"] > 0).astype(float),
             "looper_liquidated_usd": end["looper_liquidated_usd"],
-            "protocol_costs_usd": end["cum_costs"] + end["cum_venue_loss"],
+            "protocol_costs_usd": end["cum_costs"] + end["cum_venue_loss"] + end["cum_custody_loss"],
             "funding_income_usd": end["cum_funding"],
             "supply_change": end["supply"] / st["supply"] - 1,
             "redeemed_share": end["redeemed_usd"] / st["supply"],
@@ -183,6 +196,11 @@ class MetricsAccumulator:
                                  + end["unstaking_husd"] + end["liquidator_queue_husd"]),
             "reserve_bought_husd": end["reserve_bought_husd"],
             "backstop_hyb_sold": end["hyb_sold"],
+            # lowest margin / notional of an open short (NaN: never a short), margin calls funded, and the
+            # lowest trailing-30-day staker APY (over the whole run when it is shorter)
+            "min_margin_ratio": np.where(self.min_margin < NO_SHORT, self.min_margin, np.nan),
+            "margin_topup_usd": end["margin_topup_usd"],
+            "staker_apy_min_30d": np.where(np.isfinite(self.min_apy_30d), self.min_apy_30d, staker_apy),
         }
         assert tuple(out) == PER_RUN_METRICS, "keep PER_RUN_METRICS in step with per_run()"
         out.update(self._per_venue())
@@ -242,6 +260,9 @@ def summarize(per_run: dict[str, np.ndarray], episodes: np.ndarray, horizon_hour
         "losses_by_class_usd": {k: tagged_mean(r[f"loss_{k}_usd"]) for k in LOSS_CLASSES},
         "losses_by_company_usd": {k[5:-4]: tagged_mean(v) for k, v in r.items() if k.startswith("loss_dat")},
         "hedge_liquidation_probability": float(r["hedge_liquidated"].mean()),
+        "min_margin_ratio": _q(r["min_margin_ratio"], {"p5": 0.05, "p50": 0.5}),
+        "margin_topup_usd": {"mean": float(r["margin_topup_usd"].mean()), **_q(r["margin_topup_usd"], {"p95": 0.95})},
+        "staker_apy_min_30d": _q(r["staker_apy_min_30d"], {"p5": 0.05, "p50": 0.5}),
         "looper_liquidated_usd": {"mean": float(r["looper_liquidated_usd"].mean())},
         "protocol_costs_usd": {"mean": float(r["protocol_costs_usd"].mean())},
         "funding_income_usd": {"mean": float(r["funding_income_usd"].mean())},
@@ -283,4 +304,4 @@ def compute_metrics(data: dict[str, np.ndarray], step_hours: float, threshold: f
 
 # The time series the metrics need; everything else is read from the final state.
 METRIC_SERIES = ("peg_price", "supply", "backing_usd", "backing_ratio", "reserve_fund_usd", "share_price", "hyb_price",
-                 "redeemed_usd")
+                 "redeemed_usd", "margin_ratio_low")

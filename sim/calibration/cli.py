@@ -83,12 +83,16 @@ def _calibrate(args, started: float, out: Path, rep_dir) -> int:
     for name, r in (("calm", m.calm), ("stress", m.stress)):
         print(f"  {name:6s} BTC vol {r.btc_vol_annual:.1%}  jumps {r.btc_jump_rate_per_year:.2f}/y "
               f"N({r.btc_jump_mean:+.3f}, {r.btc_jump_std:.3f})  gold vol {r.xau_vol_annual:.1%}  "
-              f"corr {r.btc_xau_correlation:+.2f}  funding mean {r.funding_mean_8h_btc * 1095:.1%} APR")
+              f"corr {r.btc_xau_correlation:+.2f}  funding level (latent) {r.funding_mean_8h_btc * 1095:.1%} APR")
     print(f"  regimes: calm->stress {m.p_calm_to_stress_per_hour:.2e}/h, stress->calm {m.p_stress_to_calm_per_hour:.2e}/h "
           f"(stress {cal.report['regimes']['stress_share_of_days']:.0%} of days)")
     f = m.funding_btc
-    print(f"  funding OU: kappa {f.mean_reversion_per_day:.3f}/day, vol {f.vol_8h_per_sqrt_day:.2e}/8h/sqrt(day), "
-          f"beta {f.price_beta_8h:.2e}; T-bill start {m.tbill_yield_start:.2%}, long-run {m.tbill.long_run_yield:.2%}")
+    hot_share = f.hot.p_enter_per_hour / max(f.hot.p_enter_per_hour + f.hot.p_exit_per_hour, 1e-12)
+    print(f"  funding: latent premium kappa {f.mean_reversion_per_day:.3f}/day, vol {f.vol_8h_per_sqrt_day:.2e} quiet / "
+          f"{f.hot.vol_8h_per_sqrt_day:.2e} hot per 8h/sqrt(day), beta {f.price_beta_8h:.2e}; hot {hot_share:.0%} of the "
+          f"time in {1 / max(f.hot.p_exit_per_hour, 1e-12) / 24:.0f}-day spells (+{f.hot.level_offset_8h * 1095:.0%} APR); "
+          f"venue clamp at {f.interest_8h:.4%}/8h, width {f.clamp_width_8h:.2%}")
+    print(f"  T-bill start {m.tbill_yield_start:.2%}, long-run {m.tbill.long_run_yield:.2%}")
     val = None
     if args.paths > 0:
         val = validate(m, paths=args.paths, seed=args.seed, start=args.from_, end=args.to, progress=_progress_wanted())

@@ -21,7 +21,7 @@ and says so where it approximates):
    monthly changes of BTC's monthly averages (averaging both series leaves the correlation of a
    bivariate random walk unchanged). A month is "stress" when most of its days are. Gold jumps are
    not identifiable from monthly averages: rate 0, all variance in the diffusion.
-4. **BTC funding**: the generator's hourly OU, f' = f + a (mu_regime - f) + s z + beta r, sampled
+4. **BTC funding**, in two stages. First the plain hourly OU, f' = f + a (mu_regime - f) + s z + beta r, sampled
    daily, is an AR(1) with regime intercepts and the day's return as regressor:
    f_d = c_regime + phi f_(d-1) + b r_d + e_d, fitted by OLS, where f_d is the mean of the day's three
    8 h prints (as in the data). The daily means of an hourly AR(1) rho have lag-1 autocorrelation
@@ -29,7 +29,10 @@ and says so where it approximates):
    c_regime / (1 - phi); beta = b / w, w the mean weight of one hour's return in its day's mean;
    the hourly noise follows from the residual variance (see `fit_funding`). Checked on the real
    generator in tests. The data's date label runs a day behind the return (see `aligned_funding`).
-   Gold funding: no data, defaults kept.
+   That OU cannot hold the data (a quarter of days at exactly the 0.01 %/8h clamp, negative days rare
+   and short), so second, the process the generator runs (`sim.markets.funding`: a latent premium in
+   quiet/hot regimes printed through the venue's clamp) is fitted by simulated moments from the AR(1)'s
+   speed and beta (`sim.calibration.funding_fit`). Gold funding: no data, defaults kept.
 5. **T-bill**: DTB3 (discount basis) turned into bond-equivalent yield, then a Vasicek AR(1) on
    business days (dt = 1/252 y): kappa = -ln(phi) * 252, long-run = c / (1 - phi),
    vol = sd(e) * sqrt(2 kappa / (1 - phi^2)). The start yield is the last one in the window.
@@ -45,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import FundingProcess, Regime, StochasticMarket, TbillProcess
+from sim.markets.historical import FUNDING_LAG_DAYS, load_series
 
 DAYS_PER_YEAR = 365.0  # the generator's year is 8760 h
 JUMP_THRESHOLD_SD = 3.0
@@ -301,11 +305,9 @@ def fit_vasicek(y: np.ndarray, periods_per_year: float = 252.0) -> dict:
 # ---------------------------------------------------------------------------------------------
 # The whole calibration
 # ---------------------------------------------------------------------------------------------
-FUNDING_LAG_DAYS = 1
-
-
 def aligned_funding(f: pd.Series) -> pd.Series:
-    """Funding re-labelled to the day whose BTC return it reacts to (see FUNDING_LAG_DAYS)."""
+    """Funding re-labelled to the day its prints cover, whose BTC return it reacts to
+    (`sim.markets.historical.FUNDING_LAG_DAYS`)."""
     out = f.copy()
     out.index = out.index - pd.Timedelta(days=FUNDING_LAG_DAYS)
     return out
@@ -330,15 +332,18 @@ def _r(x: float, sig: int = 6) -> float:
     return float(f"{x:.{sig}g}")
 
 
+def _rounded(d: dict) -> dict:
+    """Every float of a (nested) model dump to 6 significant digits, for a readable market file."""
+    return {k: _rounded(v) if isinstance(v, dict) else _r(v) if isinstance(v, float) else v for k, v in d.items()}
+
+
 def calibrate(start: dt.date | str | None = None, end: dt.date | str | None = None,
-              series: dict[str, pd.Series] | None = None) -> Calibration:
+              series: dict[str, pd.Series] | None = None, funding_paths: int = 12) -> Calibration:
     """Fit the market block to the shipped data between `start` and `end` (inclusive, default: all).
 
     `series` may replace the shipped series (keys btc_usd, funding_rate_8h_btc, xau_usd, tbill_yield_pct),
-    e.g. with synthetic data in tests.
+    e.g. with synthetic data in tests. `funding_paths`: simulated paths per evaluation of the funding fit.
     """
-    from sim.markets.historical import load_series
-
     names = ("btc_usd", "funding_rate_8h_btc", "xau_usd", "tbill_yield_pct")
     src = {n: (series[n] if series and n in series else load_series(n)) for n in names}
     btc = _window(src["btc_usd"], start, end).dropna()
@@ -454,6 +459,20 @@ def calibrate(start: dt.date | str | None = None, end: dt.date | str | None = No
     )
     # re-validate (pydantic model_copy does not validate updates)
     market = StochasticMarket.model_validate(market.model_dump())
+    if fund_note is None:
+        # the printed funding: latent premium, quiet/hot regimes, venue clamp, by simulated moments on the
+        # BTC market just fitted, from the AR(1)'s speed and beta
+        from sim.calibration.funding_fit import fit_funding_smm
+
+        smm = fit_funding_smm(df["f"].to_numpy(), df["r"].to_numpy(), market, fp.mean_reversion_per_day,
+                              fp.price_beta_8h, paths=funding_paths)
+        fund_rep["ar1_process"] = fp.model_dump(mode="json")
+        fund_rep["process"] = smm.report()
+        d = market.model_dump()
+        d["funding_btc"] = _rounded(smm.process.model_dump())
+        d["calm"]["funding_mean_8h_btc"] = _r(smm.level_calm_8h)
+        d["stress"]["funding_mean_8h_btc"] = _r(smm.level_stress_8h)
+        market = StochasticMarket.model_validate(d)
 
     report = {
         "sample": {
@@ -474,7 +493,8 @@ def calibrate(start: dt.date | str | None = None, end: dt.date | str | None = No
         "jump_threshold_sd": JUMP_THRESHOLD_SD,
         "gold": {**gold, "drift_annual": xau_drift, "note": "monthly averages; vol x sqrt(3/2); jumps not identifiable"},
         "not_fitted": ["funding_xau (no gold perp data; defaults)", "pool_depth_factor (no pool data; defaults)",
-                       "funding floor/cap (defaults)"],
+                       "funding floor/cap (defaults)",
+                       "venue clamp (Binance's rule: interest 0.01 %/8h, clamp +-0.05 % -> width 0.1 %)"],
     }
     if fund_note:
         report["not_fitted"].append(fund_note)
@@ -489,7 +509,8 @@ def market_yaml(cal: Calibration, command: str | None = None, filename: str = "m
     """
     import yaml
 
-    s = cal.report["sample"]
+    s = json.loads(json.dumps(cal.report["sample"], default=float))
+    s.get("funding_rate_8h_btc", {}).get("process", {}).pop("moments", None)  # in calibration.json, too long here
     head = [
         "# Calibrated stochastic market (tripod calibrate). Fitted to the shipped series in sim/data/:",
         f"#   BTC daily closes {s['btc_usd']['from']}..{s['btc_usd']['to']} ({s['btc_usd']['days']} days),",
@@ -497,7 +518,7 @@ def market_yaml(cal: Calibration, command: str | None = None, filename: str = "m
         f" ({s['funding_rate_8h_btc'].get('days')} days),",
         f"#   gold monthly averages {s['xau_usd']['from']}..{s['xau_usd']['to']}, 3-month T-bill "
         f"{s['tbill'].get('from')}..{s['tbill'].get('to')}.",
-        "# Not fitted (defaults): gold funding, pool depth per regime, funding floor/cap.",
+        "# Not fitted (defaults): gold funding, pool depth per regime, funding floor/cap; the venue's clamp rule is Binance's.",
         f"# Include from a scenario in the same folder:  include: [{filename}]",
     ]
     body = {

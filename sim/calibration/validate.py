@@ -18,10 +18,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from sim.calibration.funding_fit import AT_CLAMP, VENUE_INTEREST_8H
 from sim.config import StochasticMarket
 
 APR = 3 * 365
 NEG_50_APR_8H = -0.5 / APR
+CLAMP_8H = VENUE_INTEREST_8H  # where the venue's clamp pins funding (a day at the clamp: all three prints there)
 
 # name -> (label, kind, tolerance); kind "abs": |sim median - data| <= tol; "ratio": max(s/d, d/s) <= tol
 TOLERANCES: dict[str, tuple[str, str, float]] = {
@@ -33,6 +35,8 @@ TOLERANCES: dict[str, tuple[str, str, float]] = {
     "funding_return_corr": ("corr(daily funding, BTC return)", "abs", 0.10),
     "funding_change_return_corr": ("corr(funding change, BTC return)", "abs", 0.10),
     "funding_share_below_minus50apr": ("share of days funding <= -50 % APR", "abs", 0.01),
+    # added with the clamped funding process (issue 13), with the negative-share row's tolerance
+    "funding_share_at_clamp": ("share of days at the 0.01 %/8h clamp", "abs", 0.05),
     "gold_btc_corr": ("gold-BTC corr (monthly averages)", "abs", 0.15),
     "gold_vol_annual": ("gold annualized vol (monthly averages x sqrt 1.5)", "abs", 0.04),
 }
@@ -69,6 +73,7 @@ def funding_stats(f: np.ndarray, r: np.ndarray) -> dict:
         "funding_return_corr": _corr(f, r),
         "funding_change_return_corr": _corr(np.diff(f), r[1:]),
         "funding_share_below_minus50apr": float((f <= NEG_50_APR_8H).mean()),
+        "funding_share_at_clamp": float((np.abs(f - CLAMP_8H) < AT_CLAMP).mean()),
     }
 
 

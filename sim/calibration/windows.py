@@ -6,9 +6,9 @@ exact or say where it is not:
 - BTC and gold are rescaled per window to start at the first window's prices. The book is sized
   in dollars at the start (units = weight x supply / start price), so every dollar flow scales with
   price / start price and the rescaling changes nothing.
-- The genesis state is shared by all columns; it reads the first window's funding and T-bill yield
-  only for the stakers' *expected* APR at hour 0 (an EMA over about a week) — an approximation.
-  Every window sees the same order-flow draw, so windows differ only by their market.
+- Each column's genesis state is that window's own (the stakers' expected APR at hour 0 reads the
+  window's funding and T-bill yield). Every window sees the same order-flow draw and the same holder
+  moods (run 0's), so windows differ only by their market.
 """
 from __future__ import annotations
 
@@ -24,13 +24,10 @@ RECORD = ("peg_price", "reserve_fund_usd", "backing_ratio", "backing_usd", "supp
 
 def window_starts(days: int, stride_days: int = 1, start: dt.date | None = None, end: dt.date | None = None) -> list[dt.date]:
     """Start dates of every window of `days` whose end lies inside the data of every series it needs."""
-    from sim.markets.historical import data_range
+    from sim.markets.historical import SERIES, data_range
 
-    lo = max(data_range(n)[0] for n in ("btc_usd", "funding_rate_8h_btc", "tbill_yield_pct"))
-    hi = min(data_range(n)[1] for n in ("btc_usd", "funding_rate_8h_btc", "tbill_yield_pct"))
-    gold_lo, gold_hi = data_range("xau_usd")
-    lo = max(lo, gold_lo + dt.timedelta(days=14))
-    hi = min(hi, gold_hi + dt.timedelta(days=31))
+    lo = max(data_range(n)[0] for n in SERIES)
+    hi = min(data_range(n)[1] for n in SERIES)
     if start:
         lo = max(lo, start)
     if end:
@@ -59,6 +56,7 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
     from sim.markets import historical
     from sim.markets.paths import MarketPaths, cohort_thresholds, event_inputs
     from sim.model import Model
+    from sim.model.state import genesis_state
 
     starts = window_starts(days, stride_days, start, end)
     if not starts:
@@ -87,9 +85,12 @@ def stress_windows(sc: Scenario, days: int = 90, stride_days: int = 1, start: dt
         ids = np.arange(lo, lo + len(batch))
         paths = MarketPaths(runs=ids, step_hours=first.step_hours, per_run=per_run,
                             per_step=event_inputs(first, np.arange(steps + 1) * first.step_hours),
-                            per_run_const=cohort_thresholds(first, ids, seed))
+                            per_run_const=cohort_thresholds(first, np.zeros_like(ids), seed))  # run 0's moods
         m = Model.build(first, paths=paths)
-        traj = run_engine("batch", m.params, m.genesis, m.paths, record=RECORD, progress=progress)
+        # one genesis per column: the stakers' expected APR at hour 0 reads each window's own funding and yield
+        per_col = [genesis_state(first, paths.inputs(0, j), m.params) for j in range(len(batch))]
+        genesis = {k: np.array([g[k] for g in per_col]) for k in per_col[0]}
+        traj = run_engine("batch", m.params, genesis, m.paths, record=RECORD, progress=progress)
         ticks.update(len(batch))
         d = traj.data
         r0 = d["reserve_fund_usd"][0]

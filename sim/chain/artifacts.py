@@ -111,7 +111,7 @@ def build(root: Path, version: str) -> dict:
 
     root = Path(root)
     project = Project(root)
-    compiled = project.load_contracts()
+    compiled = project.load_contracts(use_cache=False)  # a fresh compile: a stale .build cache must not leak in
     types = {name: _slim(c.contract_type.model_dump(by_alias=True, mode="json", exclude_none=True))
              for name, c in compiled.items()}
     for name, src in UNISWAP.items():

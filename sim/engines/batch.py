@@ -19,7 +19,8 @@ def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record
     """
     R, T = len(paths.runs), paths.steps
     cols = slice(None)  # every run: basic slicing gives views, no copies
-    state = {k: np.full(R, float(v)) for k, v in genesis.items()}
+    # a genesis value is one number for every run, or one per run (e.g. one historical window per column)
+    state = {k: np.array(np.broadcast_to(np.asarray(v, dtype=float), (R,))) for k, v in genesis.items()}
     keys = list(genesis.keys()) if record is None else list(record)
     data = {k: np.empty((T + 1, R)) for k in keys}
     for k in keys:

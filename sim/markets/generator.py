@@ -1,5 +1,6 @@
-"""Stochastic market: two-regime (calm/stress) correlated BTC and gold with jumps, OU funding tied
-to price moves, Vasicek T-bill yield, pool depth that follows the regime.
+"""Stochastic market: two-regime (calm/stress) correlated BTC and gold with jumps, perp funding as a
+venue prints it (a latent premium tied to price moves, quiet/hot funding regimes, the venue's clamp:
+`sim.markets.funding`), Vasicek T-bill yield, pool depth that follows the regime.
 
 Random draws are made per run from `default_rng([seed, run])`, so run k's path does not depend on
 how many runs are drawn or in which batch. The time recursion is then vectorised over runs.
@@ -10,11 +11,13 @@ import numpy as np
 
 from sim.arrays import transpose
 from sim.config import StochasticMarket
+from sim.markets.funding import latent_paths, latent_start
 from sim.types import HOURS_PER_YEAR
 
 
+# New kinds go at the end: run k's earlier kinds then keep their numbers.
 SHOCKS = ("u_regime", "z_btc", "z_xau", "n_btc_jump", "z_btc_jump", "n_xau_jump", "z_xau_jump",
-          "z_fund_btc", "z_fund_xau", "z_tbill", "z_flow")
+          "z_fund_btc", "z_fund_xau", "z_tbill", "z_flow", "u_fund_regime_btc", "u_fund_regime_xau")
 
 
 class Shocks:
@@ -35,7 +38,7 @@ class Shocks:
         if SHOCKS[self._next] != kind:
             raise RuntimeError(f"shock {kind!r} drawn out of order (next is {SHOCKS[self._next]!r})")
         self._next += 1
-        uniform = kind == "u_regime" or kind.startswith("n_")  # n_*: jump counts, once rates are known
+        uniform = kind.startswith(("u_", "n_"))  # u_*: regime chains; n_*: jump counts, once rates are known
         by_run = np.empty((len(self._rngs), self._steps))
         for j, rng in enumerate(self._rngs):
             by_run[j] = rng.random(self._steps) if uniform else rng.standard_normal(self._steps)
@@ -104,20 +107,12 @@ def generate(m: StochasticMarket, seed: int, runs: np.ndarray, steps: int, step_
         np.cumsum(log_p, axis=0, out=log_p)  # a running sum in step order: the same sums as a loop
         np.exp(log_p, out=log_p)
 
-    # funding: mean-reverting to the regime's level, moved by price returns, clipped to its bounds
-    for key, fp, mean_name, r in (("funding_rate_8h_btc", m.funding_btc, "funding_mean_8h_btc", rb),
-                                  ("funding_rate_8h_xau", m.funding_xau, "funding_mean_8h_xau", rx)):
-        f = out[key]
-        f[0] = regime_param(mean_name, stress[0]) * np.ones(R)
-        mean = regime_param(mean_name, st)
-        k = min(1.0, fp.mean_reversion_per_day * dt_d)
-        noise = fp.vol_8h_per_sqrt_day * np.sqrt(dt_d) * shocks.draw(key.replace("funding_rate_8h", "z_fund"))
-        beta_r = fp.price_beta_8h * r
-        for t in range(steps):
-            f[t + 1] = np.clip(f[t] + k * (mean[t] - f[t]) + noise[t] + beta_r[t], fp.floor_8h, fp.cap_8h)
-        del mean, noise, beta_r
-    del rb, rx, r
-
+    # funding noise and price terms now; the paths after the regime uniforms, drawn last (SHOCKS order)
+    funding = []
+    for key, fp, r in (("funding_rate_8h_btc", m.funding_btc, rb), ("funding_rate_8h_xau", m.funding_xau, rx)):
+        z = shocks.draw(key.replace("funding_rate_8h", "z_fund"))
+        funding.append((key, fp, z, fp.price_beta_8h * r))
+    del rb, rx, r, z
     tb = m.tbill
     y = out["tbill_yield"]
     y[0] = m.tbill_yield_start
@@ -137,4 +132,19 @@ def generate(m: StochasticMarket, seed: int, runs: np.ndarray, steps: int, step_
 
     out["flow_noise"][0] = 0.0
     out["flow_noise"][1:] = shocks.draw("z_flow")
+
+    # funding: a latent premium mean-reverting to the regime's level, moved by price returns, in its
+    # own quiet/hot regime, printed through the venue's clamp (sim.markets.funding)
+    while funding:
+        key, fp, z, beta_r = funding.pop(0)
+        u = shocks.draw(key.replace("funding_rate_8h", "u_fund_regime"))
+        asset = key.rsplit("_", 1)[1]
+        calm_level, stress_level = getattr(m.calm, f"funding_mean_8h_{asset}"), getattr(m.stress, f"funding_mean_8h_{asset}")
+        level0 = regime_param(f"funding_mean_8h_{asset}", stress[0]) * np.ones(R)
+        latent_paths(latent_start(level0, fp.interest_8h, fp.clamp_width_8h), st, calm_level, stress_level,
+                     min(1.0, fp.mean_reversion_per_day * dt_d), fp.vol_8h_per_sqrt_day * np.sqrt(dt_d),
+                     fp.hot.vol_8h_per_sqrt_day * np.sqrt(dt_d), fp.hot.level_offset_8h, z, beta_r, u,
+                     min(1.0, fp.hot.p_enter_per_hour * step_hours), min(1.0, fp.hot.p_exit_per_hour * step_hours),
+                     fp.floor_8h, fp.cap_8h + fp.clamp_width_8h, fp.interest_8h, fp.clamp_width_8h, out[key])
+        del u, z, beta_r
     return out

@@ -17,13 +17,17 @@ from sim.config import (
     ScriptedPath,
     TbillFreeze,
     VenueFailure,
+    VenueOutage,
 )
 from sim.markets import generator, historical
+from sim.model.parts import claims, custody
 
 PER_RUN = ("btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "pool_depth",
            "stress", "flow_noise")
-PER_STEP = ("venue_failure_share", "venue_recovery_rate", "oracle_stale", "oracle_deviation_bps", "tbill_frozen",
-            "run_rate_institutional", "run_rate_retail", "news_loss_share", "bank_open", "cap_multiplier")
+PER_STEP = ("venue_failure_share", "venue_claim_rate", "venue_claim_settle_share", "venue_down_btc", "venue_down_xau",
+            "oracle_stale", "oracle_deviation_bps", "tbill_frozen",
+            "run_rate_institutional", "run_rate_retail", "news_loss_share", "bank_open", "cap_multiplier",
+            *(f"custody_freeze_{k}" for k in custody.FREEZABLE), "custody_claim_rate", "custody_claim_settle_share")
 HOLDER_CLASSES = ("institutional", "retail", "stakers")
 
 
@@ -116,17 +120,24 @@ def event_inputs(sc: Scenario, hours: np.ndarray, start: dt.datetime | None = No
     ps = {k: np.zeros(steps + 1) for k in PER_STEP}
     ps.update(calendar_inputs(sc, hours, run_start(sc) if start is None else start))
     w = sc.protocol.weights
+    failures, freezes = [], []
     for ev in sc.events:
         if isinstance(ev, VenueFailure):
             # the failure lands on the first step whose interval ((t-1)dt, t dt] contains the hour
             t = min(steps, max(1, int(np.ceil(ev.hour / dt_h))))
             ps["venue_failure_share"][t] = 1 - (1 - ps["venue_failure_share"][t]) * (1 - ev.share_of_hedge)
-            ps["venue_recovery_rate"][t] = ev.recovery_rate
+            failures.append({"hour": ev.hour, "rate": ev.recovery_rate, "final_rate": ev.final_recovery_rate,
+                             "delay_hours": ev.recovery_delay_hours, "payout_hours": ev.recovery_payout_hours})
             at_stake = ev.share_of_hedge * (w.btc + w.xau) * sc.protocol.hedge.initial_margin_ratio * (1 - ev.recovery_rate)
             loss = at_stake if ev.announced_loss_share is None else ev.announced_loss_share
             ps["news_loss_share"][_window(hours, ev.hour, ev.news_hours)] += loss
+        elif isinstance(ev, VenueOutage):
+            for a in ev.assets:
+                ps[f"venue_down_{a}"][_window(hours, ev.hour, ev.duration_hours)] = 1.0
         elif isinstance(ev, CustodyFreeze):
-            raise NotImplementedError("custody_freeze events are described but not simulated yet")
+            freezes.append(ev)  # the hole is news at once (the published backing shows it at the next proof)
+            hole = custody.announced_hole(ev, w, sc.protocol.hedge.initial_margin_ratio)
+            ps["news_loss_share"][_window(hours, ev.hour, ev.duration_hours)] += hole
         elif isinstance(ev, News):
             ps["news_loss_share"][_window(hours, ev.hour, ev.duration_hours)] += ev.announced_loss_share
         elif isinstance(ev, OracleStale):
@@ -144,6 +155,10 @@ def event_inputs(sc: Scenario, hours: np.ndarray, start: dt.datetime | None = No
                 key = f"run_rate_{cls}"
                 ps[key][win] = 1 - (1 - ps[key][win]) * (1 - q)
     np.clip(ps["news_loss_share"], 0.0, 1.0, out=ps["news_loss_share"])
+    # the failed venues' margin becomes a claim: its mark and payout schedule (sim.model.parts.claims)
+    sched = claims.schedule(steps, dt_h, failures)
+    ps["venue_claim_rate"], ps["venue_claim_settle_share"] = sched["rate"], sched["settle_share"]
+    ps.update(custody.schedule(steps, dt_h, freezes))  # frozen backing: its claim, mark and resolution
     return ps
 
 

@@ -42,6 +42,11 @@ def make_params(sc: Scenario) -> dict:
         "margin_sweep": p.hedge.margin_sweep_ratio,
         "rehedge_per_hour": p.hedge.rehedge_per_hour,
         "premium_per_funding": p.hedge.premium_per_funding_8h,
+        "margin_waterfall": tuple(p.hedge.margin_waterfall),
+        "transfer_latency_hours": p.hedge.transfer_latency_hours,
+        "liquidation_fill_per_hour": p.hedge.liquidation_fill_per_hour,
+        "max_substep_move": p.hedge.max_move_per_substep_bps / 1e4,
+        "max_substeps": p.hedge.max_substeps,
         "tbill_instant_limit_day": p.tbill.instant_redemption_limit_usd_per_day,
         "tbill_settlement_hours": p.tbill.settlement_hours,
         # fees, caps (per hour: a step of dt hours gets dt x the hourly cap)

@@ -50,9 +50,24 @@ def sleeve_vars() -> tuple[str, ...]:
     return tuple(f"{a}_{k}" for a in HEDGED_ASSETS for k in ("units", "short_units", "margin_usd"))
 
 
+def margin_vars(*names: str) -> tuple[str, ...]:
+    """Every hedged sleeve's margin-operation variables of these names: `to_venue_usd` and
+    `from_venue_usd` (a transfer in flight, landing at `*_due_hour`), `venue_down` (1 during an outage)."""
+    return tuple(f"{a}_{k}" for a in HEDGED_ASSETS for k in names)
+
+
+NO_SHORT = float(np.finfo(float).max)
+"""`margin_ratio_low` of a step with no short open: above any real ratio (so a minimum over steps ignores
+it) and finite (outputs never hold inf)."""
+CLAIMS = "venue_claim"
+"""The claims ledger of failed perp venues (`sim.model.parts.claims`): venue_claim_{face,mark,recovered}_usd."""
+CUSTODY = "custody_claim"
+"""The claims ledger of backing frozen at a custodian (`sim.model.parts.custody`)."""
+
+
 # Cumulative dollar flows: backing + reserve fund changes by exactly these (the value ledger).
 LEDGER_VARS = ("cum_collateral_in", "cum_collateral_out", "cum_yield", "cum_funding", "cum_basis", "cum_hedge_pnl",
-               "cum_spot_pnl", "cum_costs", "cum_venue_loss", "cum_backstop_in")
+               "cum_spot_pnl", "cum_costs", "cum_venue_loss", "cum_backstop_in", "cum_custody_loss")
 
 
 def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None) -> dict:
@@ -109,6 +124,18 @@ def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None)
     }
     s.update({k: 0.0 for k in LEDGER_VARS})
     s.update({"inst_exited_husd": 0.0, "deposits_usd": 0.0, "carry_paid_mark_usd": 0.0})
+    # margin operations: transfers in flight, venue outages, claims on failed venues, revenue accounts
+    from sim.model.parts import claims
+    from sim.model.parts.rebalance import margin_ratio
+
+    s.update({k: 0.0 for k in margin_vars("to_venue_usd", "to_venue_due_hour", "from_venue_usd", "from_venue_due_hour",
+                                          "venue_down")})
+    s.update(claims.genesis(CLAIMS))
+    s.update(claims.genesis(CUSTODY))
+    ratio = float(margin_ratio(s))
+    s.update({"margin_topup_usd": 0.0, "margin_ratio": ratio, "margin_ratio_low": ratio if ratio > 0 else NO_SHORT,
+              "cum_unhedged_pnl": 0.0, "staker_carry_account_usd": 0.0, "reserve_lent_usd": 0.0,
+              "reserve_repaid_usd": 0.0})
     # what holders observe and how they stand (issue 14): alarms start calm, cohorts equal, queues empty
     s.update({k: 0.0 for k in holder_vars(prm)})
     for cls, pre in HOLDER_PREFIX.items():
@@ -150,7 +177,10 @@ TRAJECTORY_COLUMNS = (
     "tbill_units", "tbill_nav", "tbill_pending_usd", "btc_units", "btc_short_units", "btc_margin_usd", "xau_units",
     "xau_short_units", "xau_margin_usd", "buffer_usd", "psm_usdc",
     "minted_husd", "burned_husd", "redeemed_usd", "reserve_drawn_usd", "cum_backstop_in", "cum_funding", "cum_costs",
-    "cum_venue_loss", "hedge_liquidations",
+    "cum_venue_loss", "hedge_liquidations", "margin_ratio", "margin_ratio_low", "margin_topup_usd", "btc_to_venue_usd", "btc_from_venue_usd",
+    "xau_to_venue_usd", "xau_from_venue_usd", "venue_claim_face_usd", "venue_claim_mark_usd", "venue_claim_recovered_usd",
+    "btc_venue_down", "xau_venue_down",
+    "custody_claim_face_usd", "custody_claim_mark_usd", "custody_claim_recovered_usd", "cum_custody_loss",
     "inst_husd", "retail_husd", "vault_husd", "float_husd", "looper_debt_usd", "looper_ltv", "borrow_apr",
     "looper_liquidated_usd", "loss_institutional", "loss_retail", "loss_loopers", "hours_below",
     "inst_exited_husd", "deposits_usd",

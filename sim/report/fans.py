@@ -44,6 +44,7 @@ FAN_SERIES: list[FanSeries] = [
     FanSeries("reserve_fund_usd", "Reserve fund", "usd"),
     FanSeries("supply", "HUSD supply", "usd"),
     FanSeries("hyb_price", "Backstop token HYB (USDC)", "price"),
+    FanSeries("margin_ratio", "Hedge margin / notional (lowest open short; 0 with none open)", "ratio"),
     FanSeries("price_*", "HUSD price by venue", "price", hline="threshold", min_matches=2),
     FanSeries("lp_pull_*", "Liquidity pulled by LPs, share, by venue", "ratio"),
     FanSeries("btc_margin_usd", "BTC perp margin posted", "usd"),

@@ -24,7 +24,7 @@ def test_calibrate__writes_an_includable_market_and_the_validation_report(tmp_pa
     out, rep = tmp_path / "market.yaml", tmp_path / "rep"
     r = tripod("calibrate", "--from", "2019-01-01", "--out", out, "--report-dir", rep, "--paths", 3, "--seed", 1)
     assert r.returncode == 0, r.stderr
-    assert "within tolerance" in r.stdout and "funding OU" in r.stdout
+    assert "within tolerance" in r.stdout and "venue clamp" in r.stdout
     head = out.read_text().splitlines()[:3]
     assert "2019-01-01" in head[1]  # the fit's sample, in the file
     (tmp_path / "s.yaml").write_text("name: s\ninclude: [market.yaml]\nhorizon_hours: 24\n")

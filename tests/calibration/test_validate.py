@@ -5,15 +5,6 @@ import pytest
 
 from sim.calibration import validate as V
 
-# The Gaussian OU funding cannot hold the data's lopsided distribution (a quarter of days sit exactly
-# at the 0.01 %/8h clamp, negative days are rare and short): with the data's mean and variance it goes
-# negative about a quarter of the time and for weeks. Known, reported in the README; strict xfail so
-# a better funding model turns these into passes that must be claimed.
-KNOWN_FAILURES = {
-    "funding_negative_share": "Gaussian OU: ~2x the data's negative-funding days",
-    "funding_longest_negative_streak_days": "Gaussian OU: negative streaks several times the data's 9 days",
-}
-
 
 def test_stat_functions_on_hand_made_series():
     assert V.longest_run(np.array([0, 1, 1, 0, 1, 1, 1, 0], dtype=bool)) == 3
@@ -22,6 +13,7 @@ def test_stat_functions_on_hand_made_series():
     assert s["funding_negative_share"] == 0.5
     assert s["funding_longest_negative_streak_days"] == 2
     assert s["funding_share_below_minus50apr"] == 0.25
+    assert V.funding_stats(np.array([1e-4, 1e-4, 0.5e-4, 2e-4]), np.zeros(4))["funding_share_at_clamp"] == 0.5
     assert s["funding_mean_apr"] == pytest.approx(f.mean() * 1095)
     assert s["funding_return_corr"] > 0.9
     b = V.btc_stats(np.array([100.0, 89.0, 90.0, 91.0]))
@@ -32,6 +24,8 @@ def test_data_stats_match_the_issue_figures():
     d = V.data_stats()
     assert d["funding_negative_share"] == pytest.approx(0.113, abs=0.002)  # issue: 11.3 %
     assert d["funding_mean_apr"] == pytest.approx(0.124, abs=0.002)  # issue: ~12.4 %
+    assert d["funding_share_at_clamp"] == pytest.approx(0.253, abs=0.002)  # issue: a quarter of days
+    assert d["funding_longest_negative_streak_days"] == 9
 
 
 def test_compare__pass_fail_and_band():
@@ -54,9 +48,7 @@ def shipped_validation(root):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stat", [
-    pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[k])) if k in KNOWN_FAILURES else k
-    for k in V.TOLERANCES])
+@pytest.mark.parametrize("stat", list(V.TOLERANCES))
 def test_calibrated_generator_reproduces_the_stylized_fact_within_tolerance(shipped_validation, stat):
     row = next(r for r in shipped_validation["rows"] if r["stat"] == stat)
     assert row["pass"], (f"{row['label']}: data {row['data']:.4g}, simulated median {row['sim_median']:.4g}, "

@@ -464,7 +464,8 @@ for f, names in (("kind-png.yaml", ["binary"]), ("bomb-scripted.yaml", ["alias"]
                  ("enc-latin1.yaml", ["not UTF-8"])):
     case(None, "experiment", [f, *names], [*EXP, "--scenario", "{cases}/" + f])
 for args, names in ((["--ltvs", "nan"], ["--ltvs"]), (["--ltvs", "0,x"], ["--ltvs"]), (["--runs", "0"], ["--runs"]),
-                    (["--designs", "nope"], ["--designs"]), (["--seed", "-1"], ["seed"])):
+                    (["--designs", "nope"], ["--designs"]), (["--seed", "-1"], ["seed"]),
+                    (["--mixes", "nope"], ["--mixes", "unknown mix"]), (["--mixes", "baseline,baseline"], ["--mixes", "twice"])):
     case(None, "experiment", names, ["leverage-cycle", "--runs", "1", "--ltvs", "0", "--designs", "reserve-only", "--out", "{tmp}/e",
                                      "--scenario", "{cases}/small-ok.yaml", *args])
 case(None, "experiment", ["--out", "file"], [*EXP, "--scenario", "{cases}/small-ok.yaml", "--out", "{tmp}/afile"], make="afile")

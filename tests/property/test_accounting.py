@@ -1,7 +1,7 @@
 """Property: the accounting balances on any valid scenario, whatever the market does.
 
 Hypothesis builds valid scenarios (weights summing to 1, shares within supply, crashes and spikes,
-runs on the pool, venue failures) and runs them on the batched engine. Invariants, at every step
+runs on the pool, venue failures, custody freezes) and runs them on the batched engine. Invariants, at every step
 and in every run:
 - value ledger: backing + reserve = genesis value + every recorded inflow - every outflow;
 - supply = minted - burned = sum of holder balances (institutional, retail, vault, float, companies);
@@ -49,6 +49,11 @@ def scenarios(draw):
     if draw(st.booleans()):
         events.append({"type": "tbill_freeze", "hour": 0, "duration_hours": 48})
     if draw(st.booleans()):
+        events.append({"type": "custody_freeze", "hour": draw(st.integers(0, 40)), "duration_hours": draw(st.integers(1, 60)),
+                       "share_of_backing": draw(st.floats(0, 1)),
+                       "sleeves": draw(st.lists(st.sampled_from(["tbill", "btc", "xau", "buffer"]), min_size=1, max_size=4)),
+                       "expected_recovery": draw(st.floats(0, 1)), "recovered_share": draw(st.floats(0, 1))})
+    if draw(st.booleans()):
         events.append({"type": "oracle_stale", "hour": draw(st.integers(0, 40)), "duration_hours": 5})
     return parse_scenario({
         "name": "prop", "horizon_hours": 48, "runs": 3, "seed": draw(st.integers(0, 2**31)),
@@ -86,7 +91,7 @@ def test_accounting_invariants_hold_at_every_step(sc):
     value = backing(d) + d["reserve_fund_usd"]
     flows = (g["backing_usd"] + g["reserve_fund_usd"] + d["cum_collateral_in"] - d["cum_collateral_out"] + d["cum_yield"]
              + d["cum_funding"] + d["cum_basis"] + d["cum_hedge_pnl"] + d["cum_spot_pnl"] - d["cum_costs"]
-             - d["cum_venue_loss"] + d["cum_backstop_in"])
+             - d["cum_venue_loss"] - d["cum_custody_loss"] + d["cum_backstop_in"])
     np.testing.assert_allclose(value, flows, rtol=1e-9, err_msg="value ledger")
     np.testing.assert_allclose(d["supply"], d["minted_husd"] - d["burned_husd"], rtol=1e-9, err_msg="minted - burned")
     np.testing.assert_allclose(holder_husd(d), d["supply"], rtol=1e-9, err_msg="sum of balances")

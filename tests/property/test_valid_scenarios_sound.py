@@ -31,7 +31,8 @@ BALANCES = ("supply", "inst_husd", "retail_husd", "vault_husd", "vault_shares", 
             "xau_short_units", "looper_shares", "looper_debt_usd", "staker_shares", "hyb_sqrt_price", "psm_minted",
             "btc_usd", "xau_usd", "peg_price", "hyb_price")
 # undefined, hence null, by definition: no depeg episode ended, no finite runway (the reserve never shrinks)
-MAY_BE_NULL = ("time_to_repeg_hours.", "reserve_runway_days.")
+MAY_BE_NULL = ("time_to_repeg_hours.", "reserve_runway_days.",
+               "min_margin_ratio.")  # a book with no crypto sleeve never has a short open: no margin ratio
 # and an interval side the runs cannot bound (a mean of one run, a p99 of a few runs): `sim.intervals`
 INTERVAL = "_ci95."
 SKIP = {"name", "description", "runs", "seed", "horizon_hours", "step_hours", "market", "pool", "scripted", "events",
@@ -120,7 +121,7 @@ def scenarios(draw):
         d["scripted"] = [{"variable": var, "mode": mode, "points": [[x, draw(st.floats(lo, hi))] for x in h]}]
     events = []
     for kind in draw(st.lists(st.sampled_from(["venue_failure", "oracle_stale", "oracle_deviation", "tbill_freeze",
-                                                "bank_run"]), max_size=3)):
+                                                "bank_run", "custody_freeze"]), max_size=3)):
         ev = {"type": kind, "hour": draw(st.floats(0, horizon, exclude_max=True))}
         if kind != "venue_failure":
             ev["duration_hours"] = draw(st.floats(0.01, 200))
@@ -130,6 +131,10 @@ def scenarios(draw):
             ev["deviation_bps"] = draw(st.floats(0, 10_000))
         if kind == "bank_run":
             ev["share_of_holdings"] = draw(st.floats(0, 1))
+        if kind == "custody_freeze":
+            ev |= {"share_of_backing": draw(st.floats(0, 1)), "expected_recovery": draw(st.floats(0, 1)),
+                   "recovered_share": draw(st.floats(0, 1)),
+                   "sleeves": draw(st.lists(st.sampled_from(["tbill", "btc", "xau", "buffer"]), min_size=1, max_size=4))}
         events.append(ev)
     d["events"] = events
     try:

@@ -67,13 +67,30 @@ def test_events__windows_and_bank_run_rate():
     np.testing.assert_allclose(np.prod(1 - q), 0.5)
 
 
-def test_historical__replay_hits_the_data_at_midnight():
+def test_historical__each_value_sits_at_the_instant_it_describes():
+    """Hour 0 is 2022-05-01 00:00 UTC: the close dated 04-30 (end of that day); the funding labelled
+    05-07 (prints of 05-06) at 05-06 12:00; May's gold average at the middle of May."""
     sc = parse_scenario({"name": "h", "horizon_hours": 24 * 30, "market": {
         "source": "historical", "historical": {"start_date": "2022-05-01", "end_date": "2022-06-30"}}})
     m = build_market(sc, 2)
     btc = load_series("btc_usd")
-    assert m.per_run["btc_usd"][0, 0] == btc["2022-05-01"]
-    assert m.per_run["btc_usd"][24 * 10, 1] == btc["2022-05-11"]
-    np.testing.assert_allclose(m.per_run["funding_rate_8h_btc"][24 * 5, 0], load_series("funding_rate_8h_btc")["2022-05-06"])
+    assert m.per_run["btc_usd"][0, 0] == btc["2022-04-30"]
+    assert m.per_run["btc_usd"][24 * 10, 1] == btc["2022-05-10"]  # 05-11 00:00: the close of 05-10
+    assert m.per_run["funding_rate_8h_btc"][24 * 5 + 12, 0] == load_series("funding_rate_8h_btc")["2022-05-07"]
+    assert m.per_run["xau_usd"][24 * 15 + 12, 0] == load_series("xau_usd")["2022-05-01"]
     assert m.per_run["stress"].max() == 1.0  # LUNA's May 2022 crash counts as stress
     assert not np.array_equal(m.per_run["flow_noise"][:, 0], m.per_run["flow_noise"][:, 1])
+
+
+def test_historical__black_thursday_lands_on_2020_03_12():
+    """BTC closed at 7,911 on 2020-03-11 and 4,971 on 2020-03-12 (UTC): replayed from 2020-03-01, every
+    hour of the fall is inside March 12 (hours 264..288), and the day's funding is most negative then."""
+    sc = parse_scenario({"name": "h", "horizon_hours": 24 * 20, "market": {
+        "source": "historical", "historical": {"start_date": "2020-03-01", "end_date": "2020-03-25"}}})
+    m = build_market(sc, 1)
+    btc, f = m.per_run["btc_usd"][:, 0], m.per_run["funding_rate_8h_btc"][:, 0]
+    assert btc[24 * 11] == 7911.43 and btc[24 * 12] == 4970.79
+    day_change = btc[24:] / btc[:-24]
+    assert int(np.argmin(day_change)) == 24 * 11  # the worst 24 hours are exactly March 12
+    assert (np.diff(btc)[24 * 11: 24 * 12] < 0).all()
+    assert int(np.argmin(f)) == 24 * 11 + 12  # the funding labelled 03-13 holds the prints of 03-12

@@ -67,13 +67,42 @@ def test_accrue__funding__shorts_receive_positive_and_pay_negative(rate, sign):
     assert np.sign(o["btc_margin_usd"] - s["btc_margin_usd"]) == sign
 
 
-def test_accrue__spike_beyond_margin__liquidates_short_with_penalty():
+def test_accrue__spike_beyond_margin__venue_closes_part_of_the_short_with_a_penalty():
     _, p, s, x = setup()
-    x["btc_usd"] = x["btc_usd_prev"] * 1.09  # 10 % initial margin, 3 % maintenance: a 9 % spike liquidates
+    x["btc_usd"] = x["btc_usd_prev"] * 1.09  # 10 % initial margin, 3 % maintenance: a 9 % spike breaches
     o = after(p_accrue, p, s, x)
-    assert o["btc_short_units"] == 0.0 and o["hedge_liquidations"] == 1.0
-    assert o["cum_costs"] > 0
+    assert 0 < o["btc_short_units"] < s["btc_short_units"] and o["hedge_liquidations"] == 1.0
+    assert o["cum_costs"] > 0  # the penalty
+    assert o["btc_margin_usd"] > 0  # fills are partial: the position shrinks as the price climbs
+    assert o["margin_ratio_low"] < p["maintenance_margin"]  # the breach seen inside the step
     assert o["xau_short_units"] == s["xau_short_units"]
+
+
+def test_accrue__fine_steps__liquidate_at_the_crossing_not_at_the_step_end():
+    """Marked in one step, a 9 % spike leaves margin at 1 % and the venue closes most of the short; marked
+    in 1 % sub-steps, it is caught near 3 % and less is closed, for a smaller penalty."""
+    _, p, s, x = setup({"protocol": {"hedge": {"max_substeps": 1}}})
+    x["btc_usd"] = x["btc_usd_prev"] * 1.09
+    coarse = after(p_accrue, p, s, x)
+    _, p, s, x = setup()
+    x["btc_usd"] = x["btc_usd_prev"] * 1.09
+    fine = after(p_accrue, p, s, x)
+    assert fine["btc_short_units"] > coarse["btc_short_units"]
+    assert fine["cum_costs"] < coarse["cum_costs"]
+
+
+def test_accrue__equity_gone_in_one_gap__venue_takes_the_whole_short_and_the_margin():
+    _, p, s, x = setup({"protocol": {"hedge": {"max_substeps": 1}}})
+    x["btc_usd"] = x["btc_usd_prev"] * 1.15
+    o = after(p_accrue, p, s, x)
+    assert o["btc_short_units"] == 0.0 and o["btc_margin_usd"] == 0.0 and o["hedge_liquidations"] == 1.0
+
+
+def test_accrue__partial_fills__a_slow_venue_closes_at_most_its_fill_rate():
+    _, p, s, x = setup({"protocol": {"hedge": {"liquidation_fill_per_hour": 0.1, "max_substeps": 1}}})
+    x["btc_usd"] = x["btc_usd_prev"] * 1.08
+    o = after(p_accrue, p, s, x)
+    assert o["btc_short_units"] == pytest.approx(0.9 * s["btc_short_units"])
 
 
 def test_accrue__small_spike__no_liquidation():
@@ -83,16 +112,36 @@ def test_accrue__small_spike__no_liquidation():
     assert o["btc_short_units"] == s["btc_short_units"] and o["hedge_liquidations"] == 0.0
 
 
-def test_accrue__venue_failure__loses_share_of_margin_less_recovery():
+def test_accrue__venue_failure__margin_there_becomes_a_claim_at_the_expected_recovery():
     _, p, s, x = setup()
-    x["venue_failure_share"], x["venue_recovery_rate"] = 0.25, 0.4
+    x["venue_failure_share"], x["venue_claim_rate"] = 0.25, 0.4
     x["funding_rate_8h_btc"] = x["funding_rate_8h_btc_prev"] = 0.0
     x["funding_rate_8h_xau"] = x["funding_rate_8h_xau_prev"] = 0.0
     o = after(p_accrue, p, s, x)
     margin = s["btc_margin_usd"] + s["xau_margin_usd"]
-    assert o["cum_venue_loss"] == pytest.approx(0.25 * 0.6 * margin)
-    assert o["buffer_usd"] - s["buffer_usd"] == pytest.approx(0.25 * 0.4 * margin)
+    assert o["cum_venue_loss"] == pytest.approx(0.25 * 0.6 * margin)  # booked when known
+    assert o["venue_claim_face_usd"] == pytest.approx(0.25 * margin)
+    assert o["venue_claim_mark_usd"] == pytest.approx(0.25 * 0.4 * margin)
+    assert o["buffer_usd"] == s["buffer_usd"]  # nothing paid yet
     assert o["btc_short_units"] == pytest.approx(0.75 * s["btc_short_units"])
+    assert backing({**o, "btc_usd": x["btc_usd"]}) - backing(s) == pytest.approx(-o["cum_venue_loss"] + o["cum_yield"])
+    # later: the final rate is known (0.3: a further loss is booked), then half the face is paid at it
+    x2 = {**x, "venue_failure_share": 0.0, "venue_claim_rate": 0.3, "venue_claim_settle_share": 0.5}
+    o2 = after(p_accrue, p, o, x2)
+    assert o2["cum_venue_loss"] - o["cum_venue_loss"] == pytest.approx(0.25 * 0.1 * margin)
+    assert o2["buffer_usd"] - o["buffer_usd"] == pytest.approx(0.5 * 0.25 * 0.3 * margin)
+    assert o2["venue_claim_face_usd"] == pytest.approx(0.5 * 0.25 * margin)
+
+
+def test_accrue__transfers__land_when_due_and_not_at_a_venue_that_is_down():
+    _, p, s, x = setup(t=10)
+    s["btc_to_venue_usd"], s["btc_to_venue_due_hour"] = 1e6, 10.0
+    s["xau_from_venue_usd"], s["xau_from_venue_due_hour"] = 2e6, 11.0
+    o = after(p_accrue, p, s, x)
+    assert o["btc_to_venue_usd"] == 0.0 and o["xau_from_venue_usd"] == 2e6
+    x["venue_down_btc"] = 1.0
+    o = after(p_accrue, p, s, x)
+    assert o["btc_to_venue_usd"] == 1e6 and o["btc_venue_down"] == 1.0
 
 
 def test_accrue__tbill_nav__accrues_yield_and_t_plus_1_lands_when_due():
@@ -238,12 +287,20 @@ def test_treasury__backstop_disabled__deficit_stays():
 
 
 def test_treasury__surplus__split_between_stakers_and_reserve():
-    _, p, s, x = setup(t=8)
+    _, p, s, x = setup({"protocol": {"revenue": {"distribute": "surplus"}}}, t=8)
     s["buffer_usd"] += 1e6
     o = after(p_treasury, p, s, x)
     assert o["staker_rewards_usd"] == pytest.approx(1e6 * p["staker_share"])
     assert o["reserve_fund_usd"] - s["reserve_fund_usd"] == pytest.approx(1e6 * (1 - p["staker_share"]))
     assert o["vault_husd"] - s["vault_husd"] == pytest.approx(o["supply"] - s["supply"])
+
+
+def test_treasury__surplus__unhedged_gains_stay_in_the_backing():
+    _, p, s, x = setup({"protocol": {"revenue": {"distribute": "surplus"}}}, t=8)
+    s["buffer_usd"] += 1e6
+    s["cum_unhedged_pnl"] = 6e5  # an unhedged rally: backing, not yield
+    o = after(p_treasury, p, s, x)
+    assert o["staker_rewards_usd"] == pytest.approx(4e5 * p["staker_share"])
 
 
 def test_treasury__off_distribution_hour__surplus_kept():
@@ -317,3 +374,74 @@ def test_trading__reserve_buys_across_clearing_rounds__spend_no_more_than_the_ho
     spent = o["reserve_buy_usd"] - s["reserve_buy_usd"]
     assert 0 < spent <= budget * x["dt_hours"] * (1 + 1e-12)
     assert o["reserve_buy_used_usd"] == pytest.approx(spent)
+
+
+def test_treasury__carry_is_the_default__negative_carry_hits_the_reserve_share_then_staker_yield():
+    _, p, s, x = setup(t=8)
+    s["cum_funding"] = -1e6  # a bad 8 hours: funding paid out of margin
+    s["btc_margin_usd"] -= 1e6
+    o = after(p_treasury, p, s, x)
+    share = p["staker_share"]
+    # the reserve pays its share into the backing at once, stakers get nothing and owe their share
+    assert o["staker_rewards_usd"] == 0.0
+    assert s["reserve_fund_usd"] - o["reserve_fund_usd"] == pytest.approx((1 - share) * 1e6 + 8e5, rel=1e-9)
+    assert o["staker_carry_account_usd"] == pytest.approx(-share * 1e6)
+    # next interval earns 1.5M: the stakers' share nets their deficit first, the reserve takes its share
+    o["cum_funding"] = -1e6 + 1.5e6
+    o2 = after(p_treasury, p, o, {**x, "hour": 16.0})
+    assert o2["staker_rewards_usd"] == pytest.approx(share * 1.5e6 - share * 1e6)
+    assert o2["staker_carry_account_usd"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_treasury__carry__hedge_marks_stay_and_repay_what_the_reserve_lent():
+    _, p, s, x = setup(t=8)
+    s["reserve_fund_usd"] -= 3e6
+    s["reserve_lent_usd"] = 3e6  # the reserve covered a mark loss earlier
+    s["buffer_usd"] += 5e6  # the mark came back and more
+    o = after(p_treasury, p, s, x)
+    assert o["staker_rewards_usd"] == 0.0  # marks are not carry
+    assert o["reserve_fund_usd"] == pytest.approx(s["reserve_fund_usd"] + 3e6)
+    assert o["reserve_lent_usd"] == 0.0 and o["reserve_repaid_usd"] == 3e6
+    assert backing({**s, **o}) == pytest.approx(s["supply"] + 2e6)  # the rest stays as a cushion
+
+
+def test_treasury__carry__stakers_wait_while_the_book_is_short():
+    _, p, s, x = setup({"protocol": {"reserve": {"initial_usd": 0.0}, "backstop": {"enabled": False}}}, t=8)
+    s["cum_yield"] = 1e6
+    s["buffer_usd"] -= 2e6  # backing 2M short of supply, no reserve
+    o = after(p_treasury, p, s, x)
+    assert o["staker_rewards_usd"] == 0.0
+    assert o["staker_carry_account_usd"] == pytest.approx(1e6 * p["staker_share"])  # owed, paid when covered
+
+
+def test_rebalance__margin_call__funded_down_the_waterfall_and_sent_with_latency():
+    _, p, s, x = setup({"protocol": {"hedge": {"transfer_latency_hours": 3}, "rebalance": {"speed_per_hour": 0}}}, t=5)
+    s["buffer_usd"] = 1e6
+    s["btc_margin_usd"] -= 6e6  # 6M under the initial ratio
+    o = after(p_rebalance, p, s, x)
+    assert o["btc_to_venue_usd"] == pytest.approx(6e6) and o["btc_to_venue_due_hour"] == 8.0
+    assert o["btc_margin_usd"] == s["btc_margin_usd"]  # not there yet
+    assert o["tbill_instant_used_usd"] >= 5e6 and o["margin_topup_usd"] == pytest.approx(6e6)
+    # one transfer in flight at a time: a further call waits for it to land
+    o2 = after(p_rebalance, p, {**o, "btc_margin_usd": o["btc_margin_usd"] - 1e6}, {**x, "hour": 6.0})
+    assert o2["btc_to_venue_usd"] == pytest.approx(o["btc_to_venue_usd"]) and o2["margin_topup_usd"] == o["margin_topup_usd"]
+
+
+def test_rebalance__margin_call__reserve_is_the_last_source_and_lends():
+    _, p, s, x = setup({"protocol": {"hedge": {"margin_waterfall": ["buffer", "reserve"]}, "rebalance": {"speed_per_hour": 0}}})
+    s["buffer_usd"] = 0.0
+    s["btc_margin_usd"] -= 2e6
+    o = after(p_rebalance, p, s, x)
+    assert o["reserve_fund_usd"] == pytest.approx(s["reserve_fund_usd"] - 2e6) and o["reserve_lent_usd"] == pytest.approx(2e6)
+    assert o["btc_to_venue_usd"] == pytest.approx(2e6)
+
+
+def test_rebalance__venue_down__no_top_up_no_rehedge_no_sweep():
+    _, p, s, x = setup()
+    s["btc_venue_down"] = 1.0
+    s["btc_short_units"] *= 0.5
+    s["btc_margin_usd"] -= 5e6
+    o = after(p_rebalance, p, s, x)
+    for k in ("btc_short_units", "btc_margin_usd", "btc_units", "btc_to_venue_usd"):
+        assert o[k] == s[k], k
+    assert o["xau_units"] != s["xau_units"] or o["xau_short_units"] == s["xau_short_units"]

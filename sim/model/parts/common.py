@@ -21,17 +21,29 @@ def crypto_value(s: dict, asset: str):
     return s[f"{asset}_units"] * s[f"{asset}_usd"] + s[f"{asset}_margin_usd"]
 
 
+def in_transit(s: dict, asset: str):
+    """Margin moving between custody and the asset's venue: at neither, still backing."""
+    return s[f"{asset}_to_venue_usd"] + s[f"{asset}_from_venue_usd"]
+
+
+def sleeve_value(s: dict, asset: str):
+    """A crypto sleeve's value: spot, margin at the venue and margin in transit."""
+    return crypto_value(s, asset) + in_transit(s, asset)
+
+
 def backing(s: dict):
-    """Backing = T-bill sleeve (incl. T+1 in transit) + crypto sleeves with hedge equity + buffer + PSM USDC."""
+    """Backing = T-bill sleeve (incl. T+1 in transit) + crypto sleeves with hedge equity and margin in
+    transit + buffer + PSM USDC + claims on failed venues and frozen custody at their marked recovery."""
     total = s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"]
     for a in HEDGED_ASSETS:
-        total = total + crypto_value(s, a)
-    return total + s["buffer_usd"] + s["psm_usdc"]
+        total = total + sleeve_value(s, a)
+    return total + s["buffer_usd"] + s["psm_usdc"] + s["venue_claim_mark_usd"] + s["custody_claim_mark_usd"]
 
 
 def hedged_value(s: dict):
-    """Every crypto sleeve's spot and margin together."""
-    return sum(crypto_value(s, a) for a in HEDGED_ASSETS)
+    """The crypto sleeves a redemption can unwind now: spot and margin at venues that are up (a sleeve
+    cannot be traded while its venue is down)."""
+    return sum(np.where(s[f"{a}_venue_down"] > 0, 0.0, crypto_value(s, a)) for a in HEDGED_ASSETS)
 
 
 def holder_husd(s: dict):
@@ -73,13 +85,40 @@ def pay_out(p: dict, s: dict, amount) -> None:
     s["tbill_units"] = s["tbill_units"] - safe_div(from_tbill, s["tbill_nav"])
     s["tbill_instant_used_usd"] = s["tbill_instant_used_usd"] + from_tbill
     rest = np.maximum(rest - from_tbill, 0.0)
-    # Unwind both crypto sleeves pro rata, keeping each hedged: spot, short and margin shrink together.
+    # Unwind the crypto sleeves whose venue is up pro rata, keeping each hedged: spot, short and margin
+    # shrink together.
     gross = rest / (1 - p["unwind_cost"])
-    total = hedged_value(s)
-    frac = np.clip(safe_div(gross, total), 0.0, 1.0)
+    frac = np.clip(safe_div(gross, hedged_value(s)), 0.0, 1.0)
     for a in HEDGED_ASSETS:
+        f = np.where(s[f"{a}_venue_down"] > 0, 0.0, frac)
         for k in (f"{a}_units", f"{a}_short_units", f"{a}_margin_usd"):
-            s[k] = s[k] * (1 - frac)
+            s[k] = s[k] * (1 - f)
     s["unwind_used_usd"] = s["unwind_used_usd"] + gross
     s["cum_costs"] = s["cum_costs"] + gross - rest
     s["cum_collateral_out"] = s["cum_collateral_out"] + amount
+
+
+def raise_cash(p: dict, s: dict, amount, dt):
+    """Take up to `amount` USD from the margin waterfall's sources in order (buffer, instant T-bill
+    redemption within its daily limit, the reserve fund within its hourly draw limit over a step of dt
+    hours); returns what was raised. Mutates s. A reserve draw is a loan to the backing
+    (`reserve_lent_usd`), repaid from later surplus."""
+    from sim.model.actions import reserve_pay
+
+    rest = np.maximum(amount, 0.0)
+    got = 0.0
+    for src in p["margin_waterfall"]:
+        if src == "buffer":
+            take = np.minimum(rest, np.maximum(s["buffer_usd"], 0.0))
+        elif src == "tbill":
+            take = np.minimum(rest, tbill_instant_available(p, s))
+            s["tbill_units"] = s["tbill_units"] - safe_div(take, s["tbill_nav"])
+            s["tbill_instant_used_usd"] = s["tbill_instant_used_usd"] + take
+            s["buffer_usd"] = s["buffer_usd"] + take
+        else:
+            take = reserve_pay(p, s, rest, dt)  # into the buffer
+            s["reserve_lent_usd"] = s["reserve_lent_usd"] + take
+        s["buffer_usd"] = s["buffer_usd"] - take  # on its way to the venue
+        got = got + take
+        rest = rest - take
+    return got

@@ -4,26 +4,44 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model import amm
-from sim.model.parts.common import backing, crypto_value, safe_div, tbill_instant_available
+from sim.model.parts.common import backing, raise_cash, safe_div, sleeve_value, tbill_instant_available
 from sim.model.parts.trading import borrow_apr
+from sim.model.state import HEDGED_ASSETS, margin_vars, sleeve_vars
 from sim.model.venues import venue_depth
-from sim.model.state import HEDGED_ASSETS, sleeve_vars
 
 REBALANCE_VARS = ("buffer_usd", "tbill_units", "tbill_pending_usd", "tbill_pending_due_hour", "tbill_instant_used_usd",
-                  "cum_costs", *sleeve_vars())
+                  "cum_costs", "reserve_fund_usd", "reserve_drawn_usd", "reserve_lent_usd", "margin_topup_usd",
+                  *sleeve_vars(), *margin_vars("to_venue_usd", "to_venue_due_hour", "from_venue_usd",
+                                               "from_venue_due_hour"))
 OBSERVE_VARS = ("peg_price", "backing_usd", "backing_ratio", "hyb_price", "share_price", "looper_ltv", "borrow_apr",
-                "net_delta_usd", "published_backing_ratio")
+                "net_delta_usd", "published_backing_ratio", "margin_ratio")
 
 
 def observe_vars(p: dict) -> tuple[str, ...]:
     return (*OBSERVE_VARS, *(v.price_key for v in p["venues"]), *(f"depth_{v.name}" for v in p["venues"]))
 
 
+def _transfer(p: dict, o: dict, asset: str, direction: str, amount, hour) -> None:
+    """Send `amount` between custody and the asset's venue; it lands after the transfer latency (at once
+    when the latency is 0). Added to a transfer already in flight, it lands with it."""
+    if not np.any(amount > 0):
+        return
+    if p["transfer_latency_hours"] <= 0:
+        key = f"{asset}_margin_usd" if direction == "to_venue" else "buffer_usd"
+        o[key] = o[key] + amount
+        return
+    flight, due = f"{asset}_{direction}_usd", f"{asset}_{direction}_due_hour"
+    o[due] = np.where((o[flight] <= 0) & (amount > 0), hour + p["transfer_latency_hours"], o[due])
+    o[flight] = o[flight] + amount
+
+
 def p_rebalance(p: dict, s: dict, x: dict) -> dict:
     """Spec: sleeves move toward target weights (a share of the gap per hour, at a cost); shorts are
-    re-opened to match spot (re-hedge after a liquidation or venue failure); margin is topped up to
-    the initial ratio from the buffer and profits above the sweep ratio are swept back to it. The
-    buffer is refilled from T-bills (instant within the daily limit, else T+1)."""
+    re-opened to match spot (re-hedge after a liquidation or venue failure); margin under the initial
+    ratio is topped up from the margin waterfall (buffer, instant T-bills, reserve: configurable) and
+    profits above the sweep ratio are swept back to the buffer, each transfer taking the transfer
+    latency, one per direction in flight at a time. Nothing moves to, from or at a venue that is down.
+    The buffer is refilled from T-bills (instant within the daily limit, else T+1)."""
     # Parameters
     dt = x["dt_hours"]
     step, cost, im = min(1.0, p["rebalance_per_hour"] * dt), p["rebalance_cost"], p["initial_margin"]
@@ -34,19 +52,32 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
     B = backing(s) - s["psm_usdc"]  # PSM USDC is ring-fenced for the PSM
     for a in HEDGED_ASSETS:
         P = s[f"{a}_usd"]
+        # `up`: the venue works (True everywhere, the usual case, skips the masks: the same numbers)
+        up = True if not np.any(s[f"{a}_venue_down"]) else s[f"{a}_venue_down"] == 0
         # re-hedge toward equal short, margin back inside [initial, sweep] ratio of notional
         short = o[f"{a}_short_units"] + rehedge * (o[f"{a}_units"] - o[f"{a}_short_units"])
+        short = short if up is True else np.where(up, short, o[f"{a}_short_units"])
         o[f"{a}_short_units"] = short
         notional = short * P
-        top_up = np.minimum(np.maximum(im * notional - o[f"{a}_margin_usd"], 0.0), np.maximum(o["buffer_usd"], 0.0))
-        sweep = np.maximum(o[f"{a}_margin_usd"] - p["margin_sweep"] * notional, 0.0)
-        o[f"{a}_margin_usd"] = o[f"{a}_margin_usd"] + top_up - sweep
-        o["buffer_usd"] = o["buffer_usd"] - top_up + sweep
-        # move the sleeve toward its weight: buy/sell spot (with matching short) against the buffer
-        gap = p[f"w_{a}"] * B - crypto_value(o | {f"{a}_usd": P}, a)
+        # a margin call: top up to the initial ratio, one transfer in flight at a time
+        want = np.where(up & (o[f"{a}_to_venue_usd"] <= 0), np.maximum(im * notional - o[f"{a}_margin_usd"], 0.0), 0.0)
+        if np.any(want > 0):
+            view = {**o, **{k: s[k] for k in ("tbill_nav", "tbill_frozen", "bank_open")}}  # what the waterfall reads
+            top_up = raise_cash(p, view, want, dt)
+            o.update({k: view[k] for k in o})
+            o["margin_topup_usd"] = o["margin_topup_usd"] + top_up
+            _transfer(p, o, a, "to_venue", top_up, hour)
+        # profits above the sweep ratio come back to custody
+        sweep = np.where(up & (o[f"{a}_from_venue_usd"] <= 0),
+                         np.maximum(o[f"{a}_margin_usd"] - p["margin_sweep"] * notional, 0.0), 0.0)
+        o[f"{a}_margin_usd"] = o[f"{a}_margin_usd"] - sweep
+        _transfer(p, o, a, "from_venue", sweep, hour)
+        # move the sleeve toward its weight: buy/sell spot (with matching short) against the buffer; the
+        # short's margin travels like any transfer
+        gap = p[f"w_{a}"] * B - sleeve_value({**o, f"{a}_usd": P}, a)
         trade = step * gap
         trade = np.where(trade > 0, np.minimum(trade, np.maximum(o["buffer_usd"], 0.0) / (1 + cost + im)), trade)
-        trade = np.where(s["oracle_ok"] > 0, trade, 0.0)  # no sleeve trades on a broken oracle
+        trade = np.where((s["oracle_ok"] > 0) & up, trade, 0.0)  # no sleeve trades on a broken oracle or venue
         # a sale sells at most the spot held and closes at most the open short (after a liquidation the
         # sleeve is partly unhedged), releasing at most the margin there: no position goes below zero
         wanted = safe_div(trade, P * (1 + im))
@@ -57,9 +88,11 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
         cash = np.where(bound, d_units * P + d_margin, trade)
         o[f"{a}_units"] = o[f"{a}_units"] + d_units
         o[f"{a}_short_units"] = o[f"{a}_short_units"] + d_short
-        o[f"{a}_margin_usd"] = o[f"{a}_margin_usd"] + d_margin
         fee = np.abs(cash) * cost
-        o["buffer_usd"] = o["buffer_usd"] - cash - fee
+        o["buffer_usd"] = o["buffer_usd"] - d_units * P - np.maximum(d_margin, 0.0) - fee
+        o[f"{a}_margin_usd"] = o[f"{a}_margin_usd"] + np.minimum(d_margin, 0.0)
+        _transfer(p, o, a, "to_venue", np.maximum(d_margin, 0.0), hour)
+        _transfer(p, o, a, "from_venue", np.maximum(-d_margin, 0.0), hour)
         o["cum_costs"] = o["cum_costs"] + fee
     # buffer vs T-bills
     nav = s["tbill_nav"]
@@ -106,4 +139,14 @@ def p_observe(p: dict, s: dict, x: dict) -> dict:
         "borrow_apr": borrow_apr(p, s["looper_debt_usd"]),
         "net_delta_usd": (s["btc_units"] - s["btc_short_units"]) * s["btc_usd"]
         + (s["xau_units"] - s["xau_short_units"]) * s["xau_usd"],
+        "margin_ratio": margin_ratio(s),
     }
+
+
+def margin_ratio(s: dict):
+    """The lowest margin / notional over the hedges with an open short (0 when none is open)."""
+    low = np.inf
+    for a in HEDGED_ASSETS:
+        notional = s[f"{a}_short_units"] * s[f"{a}_usd"]
+        low = np.minimum(low, np.where(notional > 0, safe_div(s[f"{a}_margin_usd"], notional, np.inf), np.inf))
+    return np.where(np.isfinite(low), low, 0.0)
