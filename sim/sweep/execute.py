@@ -74,7 +74,10 @@ def _metric_columns(cfg: SweepConfig, source: str) -> list[str]:
 def _client(scheduler: str | None, workers: int | None):
     from dask.distributed import Client, LocalCluster
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    # A worker's failure reaches this process through its future (fut.result() re-raises it), so distributed's
+    # own log lines are only noise: at Ctrl-C a worker's heartbeat meets the closed scheduler and logs a
+    # traceback at ERROR, which is not what an interrupted sweep should print.
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     if scheduler:
         return Client(scheduler), None
     # Workers are spawned with SIGINT ignored (the disposition survives exec and Python keeps it), so
@@ -82,7 +85,7 @@ def _client(scheduler: str | None, workers: int | None):
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1), threads_per_worker=1,
-                               processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
+                               processes=True, dashboard_address=":0", silence_logs=logging.CRITICAL)
     finally:
         signal.signal(signal.SIGINT, previous)
     return Client(cluster), cluster
