@@ -433,7 +433,8 @@ class Revenue(Strict):
     share (1 - s)|C| into the backing at once (as far as its balance goes); the stakers' share s|C| is
     carried forward and netted against their future carry, so their yield falls to zero, never below.
     Hedge marks (price PnL, basis) and unhedged gains stay in the backing; reserve draws are repaid
-    from backing above supply. Stakers are paid only while backing + reserve cover supply.
+    from backing above supply. Stakers are paid only out of realised backing above supply (claims on
+    failed venues or frozen custody excluded), as `Minter.distributeRewards` mints: never from the reserve.
     `surplus` (for comparison): all of backing above supply, marks included, less unhedged gains (their
     losses are drawn from the reserve: a ratchet on it)."""
 

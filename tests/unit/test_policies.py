@@ -388,6 +388,7 @@ def test_treasury__carry_is_the_default__negative_carry_hits_the_reserve_share_t
     assert o["staker_carry_account_usd"] == pytest.approx(-share * 1e6)
     # next interval earns 1.5M: the stakers' share nets their deficit first, the reserve takes its share
     o["cum_funding"] = -1e6 + 1.5e6
+    o["btc_margin_usd"] += 1.5e6  # funding is cash: it lands in the margin
     o2 = after(p_treasury, p, o, {**x, "hour": 16.0})
     assert o2["staker_rewards_usd"] == pytest.approx(share * 1.5e6 - share * 1e6)
     assert o2["staker_carry_account_usd"] == pytest.approx(0.0, abs=1e-6)
@@ -412,6 +413,29 @@ def test_treasury__carry__stakers_wait_while_the_book_is_short():
     o = after(p_treasury, p, s, x)
     assert o["staker_rewards_usd"] == 0.0
     assert o["staker_carry_account_usd"] == pytest.approx(1e6 * p["staker_share"])  # owed, paid when covered
+
+
+def test_treasury__carry__the_reserve_never_pays_stakers_while_the_backing_is_short():
+    # as Minter.distributeRewards: rewards only within backing above supply, however full the reserve
+    _, p, s, x = setup({"protocol": {"reserve": {"max_draw_usd_per_hour": 1e5}}}, t=8)
+    s["cum_yield"] = 1e6
+    s["buffer_usd"] -= 2e6  # the reserve (tens of millions) could cover this, but draws 0.1M an hour
+    o = after(p_treasury, p, s, x)
+    assert o["reserve_fund_usd"] > 2e6 and backing({**s, **o}) < o["supply"]
+    assert o["staker_rewards_usd"] == 0.0
+    assert o["staker_carry_account_usd"] == pytest.approx(1e6 * p["staker_share"])
+
+
+def test_treasury__carry__a_claim_on_a_failed_venue_is_not_cash_to_pay_stakers_with():
+    _, p, s, x = setup(t=8)
+    s["cum_yield"] = 1e6
+    s["buffer_usd"] -= 3e6
+    s["venue_claim_mark_usd"] = 4e6  # backing covers supply only through the claim's marked recovery
+    o = after(p_treasury, p, s, x)
+    assert o["staker_rewards_usd"] == 0.0
+    s["buffer_usd"] += 3.5e6  # half a million of cash above supply: the reserve's share of the carry, then stakers
+    o = after(p_treasury, p, s, x)
+    assert o["staker_rewards_usd"] == pytest.approx(5e5 - (1 - p["staker_share"]) * 1e6)
 
 
 def test_rebalance__margin_call__funded_down_the_waterfall_and_sent_with_latency():

@@ -50,8 +50,8 @@ def distribution(p: dict, s: dict, o: dict, dist_now):
     carry: the realised carry C since the last payout (T-bill yield + funding, net) is split by the
     staker share s. The reserve takes (1 - s) C, or pays (1 - s)|C| into the backing when C < 0 (as far
     as its balance goes: its loss, not a loan). The stakers' s C goes to their carry account; a
-    positive balance is paid (while backing + reserve cover supply), a negative one waits to be netted
-    against their future carry: their yield falls to zero, never below. Marks (price PnL, basis,
+    positive balance is paid out of realised backing above supply (as the Minter allows), a negative
+    one waits to be netted against their future carry: their yield falls to zero, never below. Marks (price PnL, basis,
     unhedged gains) stay in the backing; backing above supply then repays what the reserve has lent the
     backing (deficit and margin draws: `reserve_lent_usd`).
     surplus: backing above supply, less the unhedged gains (backing, not yield), split by s.
@@ -74,7 +74,10 @@ def distribution(p: dict, s: dict, o: dict, dist_now):
     o["reserve_drawn_usd"] = o["reserve_drawn_usd"] + paid_in
     o["buffer_usd"] = o["buffer_usd"] + paid_in
     account = o["staker_carry_account_usd"] + c * p["staker_share"]
-    room = np.maximum(backing({**s, **o}) + o["reserve_fund_usd"] - o["supply"], 0.0)
+    # Minter.distributeRewards mints only within realised backing above supply: the reserve is the holders'
+    # first-loss cover, not the stakers' yield, and a claim on a failed venue or frozen custody is not cash
+    realised = backing({**s, **o}) - s["venue_claim_mark_usd"] - s["custody_claim_mark_usd"]
+    room = np.maximum(realised - o["supply"], 0.0)
     to_stakers = np.where(dist_now, np.minimum(np.maximum(account, 0.0), room), 0.0)
     o["staker_carry_account_usd"] = account - to_stakers
     distribute_rewards(o, to_stakers)
