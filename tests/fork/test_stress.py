@@ -88,9 +88,6 @@ protocol:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="since issue 13's model merged (carry revenue, margin operations), HUSD supply on chain "
-                   "falls ~$60-67K short of the model from step 16 (backstop) / 32 (T-bill freeze): not yet "
-                   "diagnosed, an open item of issues 12/13")
 def test_backstop_sale_and_guardian_pause_follow_the_model(simulate, replay_on_fork, tmp_path_factory):
     """The model pauses minting on the stale oracle (hours 72-77) and, with the reserve spent, sells HYB
     through the backstop: on chain the guardian pauses and the admin restarts at the same steps, the
@@ -181,9 +178,6 @@ def test_stale_and_deviating_oracle_pauses_mint(simulate, replay_on_fork):
     assert got["healthy_jump"] is False
 
 
-@pytest.mark.xfail(strict=True, reason="since issue 13's model merged (carry revenue, margin operations), HUSD supply on chain "
-                   "falls ~$60-67K short of the model from step 16 (backstop) / 32 (T-bill freeze): not yet "
-                   "diagnosed, an open item of issues 12/13")
 def test_bank_run_with_tbill_freeze(simulate, replay_on_fork):
     """40 % of holdings exit over three days from hour 48 while the T-bill sleeve is frozen and LPs
     pull half the pool: replay the first 12 hours of the run."""
