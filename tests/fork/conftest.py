@@ -5,7 +5,10 @@ scenario starts from node A's base state. The killed-node test starts (and kills
 
 `ape test tests/fork -q -p no:cacheprovider` (scripts/test.sh). Every test is marked `fork`.
 """
+import contextlib
+import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,11 @@ from sim.chain import artifacts
 
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("SOLCX_BINARY_PATH", str(ROOT / ".solcx"))  # `ape test` compiles the checkout's project
+sys.path.insert(0, str(ROOT))
+from scripts import stage_solidity_deps  # noqa: E402
+
+with contextlib.redirect_stdout(io.StringIO()):  # the compile needs .deps/openzeppelin (ape-config.yaml)
+    stage_solidity_deps.main()
 
 
 def pytest_sessionstart(session):
