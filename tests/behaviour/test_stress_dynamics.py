@@ -108,13 +108,15 @@ def test_bank_hours__a_t_bill_fund_that_keeps_them_cannot_pay_redemptions_at_the
     assert always["tbill_instant_used_usd"].max() > 0  # the same book redeems T-bills when the fund is always open
 
 
-@pytest.mark.parametrize("name", ["bank-run"])
-def test_orders_persist__the_same_scenario_at_1_hour_and_15_minute_steps__gives_the_same_distributions(root, name):
+@pytest.mark.parametrize("fine_step_hours", [0.25, 1 / 12], ids=["15min", "5min"])
+def test_orders_persist__the_same_scenario_at_1_hour_and_finer_steps__gives_the_same_distributions(root, fine_step_hours):
     """Tolerances fixed before running: p50 of the largest 24-hour redemption within 25 % (floor 0.1 % of
-    supply) and of the deepest discount within 25 % (floor 10 bps), over 60 runs of 10 days."""
-    sc = sim.load_scenario(root / "scenarios" / f"{name}.yaml").with_overrides(horizon_hours=240, seed=2)
+    supply) and of the deepest discount within 25 % (floor 10 bps), over 60 runs of 10 days of bank-run.
+    (Measured: 0.2043 at 1 h, 0.2038 at 15 min, 0.1961 at 5 min; the discount is at the pool's edge,
+    2,000 bps, at every step size.)"""
+    sc = sim.load_scenario(root / "scenarios" / "bank-run.yaml").with_overrides(horizon_hours=240, seed=2)
     coarse = _per_run(sc, 60)
-    fine = _per_run(sc.with_overrides(step_hours=0.25), 60)
+    fine = _per_run(sc.with_overrides(step_hours=fine_step_hours), 60)
     for key, floor in (("redeemed_24h_max_share", 0.001), ("max_depeg_bps", 10.0)):
         a, b = np.median(coarse[key]), np.median(fine[key])
         assert abs(b - a) <= max(0.25 * abs(a), floor), (key, a, b)
