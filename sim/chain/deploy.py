@@ -73,6 +73,7 @@ class Protocol:
     router: Any = None
     factory: Any = None
     pools: dict[str, PoolInfo] = field(default_factory=dict)
+    claims_key: Any = None  # the claims market's placeholder asset (spec.hedge.claims_market)
 
     @property
     def params(self) -> dict:
@@ -180,6 +181,9 @@ def deploy_protocol(admin, spec: ProtocolSpec | None = None, roles: dict[str, li
         p.minter.setCollateral(p.tokens[sym], True, **tx)
     for market, sym in h.markets.items():
         p.ledger.addMarket(market_id(market), p.tokens[sym], **tx)
+    # the claims market's token is a placeholder custody never holds (no feed needed): addMarket takes an asset
+    p.claims_key = admin.deploy(C.MockERC20, "Tripod claims (accounting key)", "CLAIMS", 18)
+    p.ledger.addMarket(market_id(h.claims_market), p.claims_key, **tx)
     for sym in spec.tokens:
         p.ledger.trackAsset(p.tokens[sym], **tx)
     p.minter.setHedgeLedger(p.ledger, **tx)

@@ -95,6 +95,9 @@ class HedgeSpec:
     drift_buffer_usd: float = 10_000
     max_report_age_s: int = 6 * 3_600  # backing counts a venue's report only while it is younger than this
     markets: dict = field(default_factory=lambda: {"BTC-PERP": "WBTC", "XAU-PERP": "PAXG"})  # market -> hedged token
+    # claims on failed venues and frozen custody at their marked recovery: the operator reports them as the
+    # unrealised PnL of a ledger market of their own, so backing counts them and realised backing does not
+    claims_market: str = "CLAIMS"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 `ReplayChain` (built by `sim.chain.genesis.genesis`) holds the deployed protocol, the actor and the
 model's pool positions. `run_step(prev, row, trades, ts)` queues and sends a step, in order:
 1. the model's mint pause (guardian pause; the admin's unpause is a transaction of its own);
-2. oracle rounds (BTC, gold, T-bill NAV; USDC every 12 h), hedge reports (notional, margin);
+2. oracle rounds (BTC, gold, T-bill NAV; USDC every 12 h), hedge reports (notional, margin), the claims report;
 3. supply flows by the contract the model used (`step_flows`): PSM swapIn/swapOut, the rest through
    `Minter.mint`/`redeem`. A step longer than an hour sends the Minter's flow a chain hour at a time (one
    block each), as the per-hour cap counts it;
@@ -125,6 +125,7 @@ class ReplayChain:
         self.breakers(row)
         self.push_prices(row, ts // 3600)
         self.report_hedges(row)
+        self.report_claims(prev, row)
         self.psm_flows(fl)
         self.minter_flows(fl, row, ts // 3600, share=1 / n)
         if trades is None:  # no tape: the backstop's sale from the trajectory, then each pool to the model's price
@@ -182,6 +183,15 @@ class ReplayChain:
                 ("PAXG", row.xau_short_units, row.xau_usd, _margin_and_transit(row, "xau"))):
             self.add(f"hedge report {sym}", self.p.ledger, "report", market_id(markets[sym]),
                      evm.usd_wad(float(units) * float(price)), evm.usd_wad(max(float(margin), 0.0)), 0, b"replay".ljust(32, b"\0"))
+
+    def report_claims(self, prev, row):
+        """Claims on failed venues and frozen custody at the model's marked recovery, as the claims market's
+        unrealised PnL (backing counts it, realised backing and so staker rewards do not, as in the model);
+        reported while there are claims and once more when they are gone (a fresh report outlives its step)."""
+        claims, before = _claims(row), _claims(prev)
+        if claims > DUST_USD or before > DUST_USD:
+            self.add("claims report", self.p.ledger, "report", market_id(self.p.spec.hedge.claims_market), 0, 0,
+                     evm.usd_wad(max(claims, 0.0)), b"claims".ljust(32, b"\0"))
 
     def psm_flows(self, fl: dict):
         P, S = self.p, self.stepper
@@ -463,6 +473,11 @@ def sendable(trades: list) -> list[tuple]:
         if units and t.sqrt_after != t.sqrt_before:
             out.append((t, units))
     return out
+
+
+def _claims(row) -> float:
+    """Claims on failed venues and frozen custody at their marked recovery (0 for a run recorded before claims)."""
+    return sum(float(getattr(row, k, 0.0)) for k in ("venue_claim_mark_usd", "custody_claim_mark_usd"))
 
 
 def _margin_and_transit(row, asset: str) -> float:

@@ -8,6 +8,7 @@ chain refuses nothing the model did not refuse (no revert in a replay).
 import pytest
 
 from sim.chain.compare import assert_rounding_only
+from sim.chain.deploy import market_id
 from sim.chain.evm import feed_answer, usd_wad
 from sim.parquet import read_frame
 
@@ -419,3 +420,22 @@ def test_reserve_buy_backs_go_through_the_reserve_fund_and_agree_to_rounding(sim
         assert f["chain_reserve_husd"].iloc[-1] > 5e6
     else:
         assert f["chain_reserve_husd"].max() == 0.0
+
+
+@pytest.mark.parametrize("name, steps", [("venue-failure", 80), ("custody-freeze", 30)])
+def test_claims_on_a_failed_venue_or_frozen_custody_are_backing_on_chain_too(simulate, replay_on_fork, name, steps):
+    """A failed venue's margin (hour 72) and cash frozen at a failed bank (hour 24) become claims at their
+    marked recovery: the operator reports them as the claims market's unrealised PnL, so the chain's backing
+    follows the model's to rounding through the event, while realised backing (what rewards may be minted
+    from) leaves them out, as the model's staker rule does."""
+    def check(res):
+        p = res.chain["protocol"]
+        h = p.ledger.hedges(market_id(p.spec.hedge.claims_market))
+        return {"claims_pnl": int(h.unrealizedPnl), "backing": int(p.ledger.totalBacking()),
+                "realised": int(p.ledger.realisedBacking())}
+
+    res, got = replay_on_fork(simulate(name), steps=steps, check=check)
+    assert_rounding_only(res)
+    assert res.summary["reverts"] == [], res.summary["reverts"]
+    assert got["claims_pnl"] > 0  # the claim is still open at the last step replayed
+    assert got["backing"] - got["realised"] == got["claims_pnl"]

@@ -55,5 +55,8 @@ def backing_layout(protocol) -> tuple:
     """(custodians, [(token, decimals)], markets) as the HedgeLedger is configured."""
     ledger = protocol.ledger
     by_address = {t.address: t for t in protocol.tokens.values()}
-    assets = [(by_address[a], int(by_address[a].decimals())) for a in ledger.assets()]
+    # the claims market's placeholder asset has no feed and custody never holds it: no collateral to value
+    others = {a for a in ledger.assets() if a not in by_address}
+    assert others <= {getattr(protocol.claims_key, "address", None)}, others
+    assets = [(by_address[a], int(by_address[a].decimals())) for a in ledger.assets() if a in by_address]
     return list(ledger.custodians()), assets, list(ledger.markets())
