@@ -37,7 +37,12 @@ def backing(s: dict):
     total = s["tbill_units"] * s["tbill_nav"] + s["tbill_pending_usd"]
     for a in HEDGED_ASSETS:
         total = total + sleeve_value(s, a)
-    return total + s["buffer_usd"] + s["psm_usdc"] + s["venue_claim_mark_usd"] + s["custody_claim_mark_usd"]
+    return total + s["buffer_usd"] + s["psm_usdc"] + claim_marks(s)
+
+
+def claim_marks(s: dict):
+    """Claims on failed venues and frozen custody at their marked recovery: backing, but not cash."""
+    return s["venue_claim_mark_usd"] + s["custody_claim_mark_usd"]
 
 
 def hedged_value(s: dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.actions import backstop_recapitalize, backstop_sale_room, distribute_rewards, reserve_deposit, reserve_pay
-from sim.model.parts.common import backing, safe_div
+from sim.model.parts.common import backing, claim_marks, safe_div
 from sim.types import HOURS_PER_YEAR
 
 APR_SMOOTHING_HOURS = 168.0  # the staker APR the market sees is smoothed over about a week
@@ -51,9 +51,9 @@ def distribution(p: dict, s: dict, o: dict, dist_now):
     staker share s. The reserve takes (1 - s) C, or pays (1 - s)|C| into the backing when C < 0 (as far
     as its balance goes: its loss, not a loan). The stakers' s C goes to their carry account; a
     positive balance is paid out of realised backing above supply (as the Minter allows), a negative
-    one waits to be netted against their future carry: their yield falls to zero, never below. Marks (price PnL, basis,
-    unhedged gains) stay in the backing; backing above supply then repays what the reserve has lent the
-    backing (deficit and margin draws: `reserve_lent_usd`).
+    one waits to be netted against their future carry: their yield falls to zero, never below. Marks
+    (price PnL, basis, unhedged gains) stay in the backing; backing above supply then repays what the
+    reserve has lent the backing (deficit and margin draws: `reserve_lent_usd`).
     surplus: backing above supply, less the unhedged gains (backing, not yield), split by s.
     """
     if not np.any(dist_now):  # the same step for every run
@@ -74,15 +74,15 @@ def distribution(p: dict, s: dict, o: dict, dist_now):
     o["reserve_drawn_usd"] = o["reserve_drawn_usd"] + paid_in
     o["buffer_usd"] = o["buffer_usd"] + paid_in
     account = o["staker_carry_account_usd"] + c * p["staker_share"]
+    b = backing({**s, **o})  # rewards below only add supply: the backing stays this until the repayment
     # Minter.distributeRewards mints only within realised backing above supply: the reserve is the holders'
     # first-loss cover, not the stakers' yield, and a claim on a failed venue or frozen custody is not cash
-    realised = backing({**s, **o}) - s["venue_claim_mark_usd"] - s["custody_claim_mark_usd"]
-    room = np.maximum(realised - o["supply"], 0.0)
+    room = np.maximum(b - claim_marks(s) - o["supply"], 0.0)
     to_stakers = np.where(dist_now, np.minimum(np.maximum(account, 0.0), room), 0.0)
     o["staker_carry_account_usd"] = account - to_stakers
     distribute_rewards(o, to_stakers)
     # marks that came back repay what the reserve lent the backing
-    repay = np.where(dist_now, np.minimum(o["reserve_lent_usd"], np.maximum(backing({**s, **o}) - o["supply"], 0.0)), 0.0)
+    repay = np.where(dist_now, np.minimum(o["reserve_lent_usd"], np.maximum(b - o["supply"], 0.0)), 0.0)
     repay = reserve_deposit(o, repay)
     o["reserve_lent_usd"] = o["reserve_lent_usd"] - repay
     o["reserve_repaid_usd"] = o["reserve_repaid_usd"] + repay
