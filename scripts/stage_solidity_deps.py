@@ -60,7 +60,8 @@ def sources(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.sol")}
 
 
-def main() -> int:
+def main(quiet: bool = False) -> int:
+    """Stage (idempotent); `quiet` prints only errors (the Ape suites' conftests stage before their compile)."""
     if not PACKAGE.is_dir():
         print(f"stage_solidity_deps: {PACKAGE} is missing: run npm ci (scripts/setup.sh)", file=sys.stderr)
         return 1
@@ -88,7 +89,8 @@ def main() -> int:
         if any(sources(v) != wanted for v in installed.iterdir() if v.is_dir()):
             for kind in ("projects", "api", "manifests"):
                 shutil.rmtree(APE_PACKAGES / kind / installed.name, ignore_errors=True)
-    print(f"staged {len(wanted)} OpenZeppelin {version} sources in {STAGED.relative_to(ROOT)}")
+    if not quiet:
+        print(f"staged {len(wanted)} OpenZeppelin {version} sources in {STAGED.relative_to(ROOT)}")
     return 0
 
 

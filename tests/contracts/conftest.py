@@ -24,9 +24,6 @@ for _p in (ROOT, ROOT / "tests"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-import contextlib  # noqa: E402
-import io  # noqa: E402
-
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
@@ -34,8 +31,7 @@ from scripts import stage_solidity_deps  # noqa: E402
 
 # Ape compiles against .deps/openzeppelin (ape-config.yaml): stage it before the first compile, so
 # `ape test` works in a checkout whose set-up staged nothing yet (a clone sharing another's venv)
-with contextlib.redirect_stdout(io.StringIO()):
-    stage_solidity_deps.main()
+stage_solidity_deps.main(quiet=True)
 
 from scripts._protocol import MAX_UINT256, WAD, deploy_protocol, market_id  # noqa: E402
 

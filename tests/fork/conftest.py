@@ -5,8 +5,6 @@ scenario starts from node A's base state. The killed-node test starts (and kills
 
 `ape test tests/fork -q -p no:cacheprovider` (scripts/test.sh). Every test is marked `fork`.
 """
-import contextlib
-import io
 import os
 import sys
 from pathlib import Path
@@ -20,8 +18,7 @@ os.environ.setdefault("SOLCX_BINARY_PATH", str(ROOT / ".solcx"))  # `ape test` c
 sys.path.insert(0, str(ROOT))
 from scripts import stage_solidity_deps  # noqa: E402
 
-with contextlib.redirect_stdout(io.StringIO()):  # the compile needs .deps/openzeppelin (ape-config.yaml)
-    stage_solidity_deps.main()
+stage_solidity_deps.main(quiet=True)  # the compile needs .deps/openzeppelin (ape-config.yaml)
 
 
 def pytest_sessionstart(session):
