@@ -97,14 +97,49 @@ def swap(v: Venue, s: dict, x: dict, who: str, amount, sell_husd, sqrt_limit=Non
     if not np.any(amount > 0):  # nobody trades this step: skip the pool maths (it would return zeros)
         zero = np.zeros_like(s[key])
         return zero, zero
-    before = s[key]
-    out, sp, _fee, used = amm.swap_exact_in(before, np.maximum(amount, 0.0), sell_husd, v.curve, venue_depth(v, s, x),
-                                            v.fee, sqrt_limit=sqrt_limit)
+    before, amount, depth = s[key], np.maximum(amount, 0.0), venue_depth(v, s, x)
+    out, sp, _fee, used = amm.swap_exact_in(before, amount, sell_husd, v.curve, depth, v.fee, sqrt_limit=sqrt_limit)
+    # A venue sells only HUSD it holds. Its curve can quote more (a book's market makers re-quote asks after a
+    # run has taken them), so a purchase is cut to what the venues hold and the rest of the USDC stays unspent.
+    room = held_husd(s)
+    over = ~np.asarray(sell_husd, dtype=bool) & (out > room)
+    if np.any(over):
+        amount = _within_held(v, before, amount, depth, sqrt_limit, room, over)
+        out, sp, _fee, used = amm.swap_exact_in(before, amount, sell_husd, v.curve, depth, v.fee, sqrt_limit=sqrt_limit)
     s[key] = sp
     tape = x.get("tape")
     if tape is not None:
         tape.record(who, v.name, sell_husd, amount, used, out, before, sp, sqrt_limit)
     return out, used
+
+
+def held_husd(s: dict):
+    """HUSD on the venues: the float less what arbitrageurs, patient capital and liquidators hold off them."""
+    off = s["parb_husd"] + s["liquidator_queue_husd"]
+    for k in s:
+        if k.startswith(("xarb_transit_", "xarb_ready_")):
+            off = off + s[k]
+    return np.maximum(s["float_husd"] - off, 0.0)
+
+
+def _within_held(v: Venue, before, amount, depth, sqrt_limit, room, over, iterations=64):
+    """The largest input whose HUSD out stays within `room`, where `over`: HUSD out rises with the input,
+    so bisection between 0 and the asked amount (64 halvings: to the float's precision)."""
+    lim = np.nan if sqrt_limit is None else sqrt_limit
+    sp0, a, d, lim, r, ov = np.broadcast_arrays(*(np.asarray(z, dtype=float) for z in (before, amount, depth, lim, room)),
+                                                np.asarray(over, dtype=bool))
+    i = np.flatnonzero(ov.reshape(-1))
+    sp0, a, d, lim, r = (z.reshape(-1)[i] for z in (sp0, a, d, lim, r))
+    lo, hi = np.zeros_like(a), a.copy()
+    buy = np.zeros(len(i), dtype=bool)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        out = amm.swap_exact_in(sp0, mid, buy, v.curve, d, v.fee, sqrt_limit=lim)[0]
+        fits = out <= r
+        lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+    cut = np.array(np.broadcast_to(amount, ov.shape), dtype=float)
+    cut.reshape(-1)[i] = lo
+    return cut[()] if cut.ndim == 0 else cut
 
 
 def husd_to_reach(v: Venue, s: dict, x: dict, target_price):
