@@ -38,23 +38,28 @@ def _gb(n: float) -> str:
     return f"{n / 2**30:,.1f} GB"
 
 
-def run_bytes(runs: int, steps: int, recorded: int, engine: str = "batch") -> int:
-    cells = (steps + 1) * runs
-    per_cell = 8 * (MARKET_ARRAYS + recorded) * (CADCAD_FACTOR if engine == "cadcad" else 1)
-    return BASE_BYTES + cells * per_cell
+def run_bytes(runs: int, steps: int, recorded: int, engine: str = "batch", engine_steps: int | None = None) -> int:
+    """`engine_steps`: the engine's steps when fine-step windows add some (the market arrays, and all of
+    cadCAD's records, are that long; the recorded series `steps` long)."""
+    engine_steps = steps if engine_steps is None else engine_steps
+    if engine == "cadcad":
+        return BASE_BYTES + (engine_steps + 1) * runs * 8 * (MARKET_ARRAYS + recorded) * CADCAD_FACTOR
+    return BASE_BYTES + 8 * runs * ((engine_steps + 1) * MARKET_ARRAYS + (steps + 1) * recorded)
 
 
 def check_memory(source: str, runs: int, steps: int, recorded: int, engine: str = "batch",
-                 hint: str = "lower runs or horizon_hours", extra_bytes: int = 0) -> None:
+                 hint: str = "lower runs or horizon_hours", extra_bytes: int = 0, engine_steps: int | None = None) -> None:
     """Refuse (ScenarioError naming `runs`) a run whose arrays cannot fit in the memory available now.
-    `runs` are the runs simulated at once (one chunk); `extra_bytes` what the caller keeps beside."""
+    `runs` are the runs simulated at once (one chunk); `extra_bytes` what the caller keeps beside;
+    `engine_steps` the engine's steps when fine-step windows add some."""
     from sim.config import ScenarioError
 
-    need = run_bytes(runs, steps, recorded, engine) + extra_bytes
+    need = run_bytes(runs, steps, recorded, engine, engine_steps) + extra_bytes
     have = available_memory_bytes()
     if have is not None and need > have:
+        finer = f" ({engine_steps + 1:,} engine steps with fine_steps)" if engine_steps not in (None, steps) else ""
         raise ScenarioError(source, [
-            f"runs: {runs:,} runs x {steps + 1:,} steps x {MARKET_ARRAYS + recorded} arrays"
+            f"runs: {runs:,} runs x {steps + 1:,} steps{finer} x {MARKET_ARRAYS + recorded} arrays"
             f"{f' x {CADCAD_FACTOR} (cadCAD)' if engine == 'cadcad' else ''}"
             f"{f' (and {_gb(extra_bytes)} of results)' if extra_bytes else ''} need about {_gb(need)} of memory, "
             f"more than the {_gb(have)} available; {hint}"])

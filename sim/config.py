@@ -918,6 +918,22 @@ class ValidationFact(Strict):
         return self
 
 
+class FineSteps(Strict):
+    """Finer steps over a window (a shock) without a fine step for the whole run: from `start_hour` to
+    `end_hour` the model steps every `step_hours` (it must divide the scenario's step); results are still
+    recorded at the scenario's step, so every figure and series keeps one time grid."""
+
+    start_hour: NonNegHours
+    end_hour: NonNegHours
+    step_hours: StepHours
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.end_hour > self.start_hour:
+            raise ValueError("end_hour must be after start_hour")
+        return self
+
+
 # ---------------------------------------------------------------------------------------------
 # Scenario
 # ---------------------------------------------------------------------------------------------
@@ -926,6 +942,8 @@ class Scenario(Strict):
     description: Annotated[str, Field(max_length=10_000)] = ""
     horizon_hours: Annotated[int, Field(gt=0, le=MAX_HOURS)] = 720
     step_hours: StepHours = 1.0
+    fine_steps: Annotated[list[FineSteps], Field(max_length=100)] = []
+    """Windows stepped finer than `step_hours` (e.g. around a shock), in time order."""
     runs: Annotated[int, Field(gt=0, le=1_000_000)] = 100
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     depeg_threshold: Annotated[float, Field(gt=0.5, lt=1)] = 0.99
@@ -975,6 +993,12 @@ class Scenario(Strict):
     def steps(self) -> int:
         return int(round(self.horizon_hours / self.step_hours))
 
+    @property
+    def engine_steps(self) -> int:
+        """Steps the engine takes: `steps`, plus the extra ones inside `fine_steps` windows."""
+        return self.steps + sum(int(round((w.end_hour - w.start_hour) / self.step_hours))
+                                * (int(round(self.step_hours / w.step_hours)) - 1) for w in self.fine_steps)
+
     def config_hash(self) -> str:
         """Stable hash of everything that changes a result (runs and seed excluded: they are reported apart)."""
         body = self.model_dump(mode="json", exclude={"runs", "seed", "description", "validation"})
@@ -988,7 +1012,8 @@ class Scenario(Strict):
     def with_horizon(self, horizon_hours: int) -> "Scenario":
         """The scenario over a shorter (or longer) horizon, as a sweep's or size-reserve's horizon sets it.
         Scripted paths are cut at the new horizon (the value there interpolated, so every hour inside
-        sees the path it saw before); a path starting after it, or an event after it, is refused."""
+        sees the path it saw before), and so are fine-step windows; a path starting after it, or an event
+        after it, is refused."""
         d = self.model_dump(mode="python")
         d["horizon_hours"] = horizon_hours
         if not isinstance(horizon_hours, (int, float)) or isinstance(horizon_hours, bool):
@@ -1003,6 +1028,8 @@ class Scenario(Strict):
                 pts = [p for p in pts if p[0] < horizon_hours] + [(float(horizon_hours), v_end)]
             cut.append({**sp, "points": pts})
         d["scripted"] = cut
+        d["fine_steps"] = [{**w, "end_hour": min(w["end_hour"], horizon_hours)} for w in d["fine_steps"]
+                           if w["start_hour"] < horizon_hours]  # finer steps only where the run still goes
         return self.model_validate(d)
 
 
@@ -1012,6 +1039,22 @@ def _check_time(sc: "Scenario") -> None:
     if steps < 1 or abs(steps - round(steps)) > 1e-9 * steps:
         raise ValueError(f"step_hours: {sc.step_hours:g} must divide horizon_hours {sc.horizon_hours} into a whole "
                          f"number (>= 1) of steps (got {steps:.6g})")
+    prev_end = 0.0
+    for i, w in enumerate(sc.fine_steps):
+        ratio = sc.step_hours / w.step_hours
+        if w.step_hours >= sc.step_hours or abs(ratio - round(ratio)) > 1e-9 * ratio:
+            raise ValueError(f"fine_steps.{i}.step_hours: {w.step_hours:g} must divide step_hours {sc.step_hours:g} "
+                             f"into a whole number (>= 2) of steps")
+        for key in ("start_hour", "end_hour"):
+            h = getattr(w, key)
+            k = h / sc.step_hours
+            if abs(k - round(k)) > 1e-9 * max(k, 1.0) or h > sc.horizon_hours:
+                raise ValueError(f"fine_steps.{i}.{key}: {h:g} must be a multiple of step_hours {sc.step_hours:g} "
+                                 f"inside the horizon (0..{sc.horizon_hours})")
+        if w.start_hour < prev_end:
+            raise ValueError(f"fine_steps.{i}: windows must be in time order and must not overlap "
+                             f"(starts at {w.start_hour:g}, the previous one ends at {prev_end:g})")
+        prev_end = w.end_hour
     for i, ev in enumerate(sc.events):
         if ev.hour >= sc.horizon_hours:
             raise ValueError(f"events.{i}.hour: {ev.hour:g} is not inside the horizon (0 <= hour < {sc.horizon_hours}); "

@@ -56,7 +56,7 @@ def venue_names(state: dict) -> list[str]:
 def metric_series(state: dict) -> tuple[str, ...]:
     """The time series the metrics need for this scenario's venues; everything else is read from the
     final state."""
-    return (*METRIC_SERIES, *(f"{p}_{v}" for v in venue_names(state) for p in ("price", "depth")))
+    return (*METRIC_SERIES, *(f"{p}_{v}" for v in venue_names(state) for p in ("price", "low_price", "depth")))
 
 
 class MetricsAccumulator:
@@ -100,14 +100,15 @@ class MetricsAccumulator:
             self.recent = [(np.array(s["redeemed_usd"], dtype=float), np.array(s["supply"], dtype=float))]
             self.max_24h = np.zeros(R)
         else:
-            self.min_price = np.minimum(self.min_price, price)
+            # the lowest price includes the fine steps between two recorded ones (`low_price_<venue>`)
+            self.min_price = np.minimum(self.min_price, s.get(f"low_price_{self.names[0]}", price) if self.names else price)
             self.steps_below += price < self.threshold
             self.min_backing_ratio = np.minimum(self.min_backing_ratio, s["backing_ratio"])
             self.min_reserve = np.minimum(self.min_reserve, s["reserve_fund_usd"])
             self.min_hyb = np.minimum(self.min_hyb, s["hyb_price"])
             for v in self.names:
                 pv = s[f"price_{v}"]
-                self.v_min[v] = np.minimum(self.v_min[v], pv)
+                self.v_min[v] = np.minimum(self.v_min[v], s.get(f"low_price_{v}", pv))
                 self.v_below[v] += pv < self.threshold
                 self.v_depth[v] = np.minimum(self.v_depth[v], s[f"depth_{v}"])
             red0, sup0 = self.recent[0]

@@ -170,7 +170,8 @@ def run(scenario: Scenario | str | Path, runs: int | None = None, seed: int | No
     g0 = genesis_state(sc)
     shape = _recorded(g0, record)
     keep = tuple(dict.fromkeys(metric_series(g0) + report_series(shape)))
-    check_memory(f"scenario {sc.name!r}", sc.runs, sc.steps, len(keep) if streaming else len(shape), engine)
+    check_memory(f"scenario {sc.name!r}", sc.runs, sc.steps, len(keep) if streaming else len(shape), engine,
+                 engine_steps=sc.engine_steps)
     if streaming:
         check_disk(f"scenario {sc.name!r}", stream_to, sc.runs, sc.steps, len(shape))
     started = time.time()

@@ -28,6 +28,11 @@ def cmd_replay(args) -> int:
         carry = [n for n in os.listdir(target) if not n.startswith(".") and not n.startswith("chain_replay.")]
     else:  # a scenario: simulate runs 0..K, replay run K, commit both as one directory
         path, sc = _scenario(args)
+        if sc.fine_steps:
+            from sim.chain.replay import FINE_STEPS_NOT_REPLAYED
+
+            print(f"error: {path}: {FINE_STEPS_NOT_REPLAYED}", file=sys.stderr)
+            return 2
         out = Path(args.out) if args.out else Path("out") / f"{sc.name}-replay"
         carry = []
     from sim.progress import wanted

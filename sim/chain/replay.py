@@ -103,6 +103,10 @@ def _resimulate(sc, run: int, recorded, traj: Path, missing: list[str]):
     return d
 
 
+FINE_STEPS_NOT_REPLAYED = ("fine_steps: the replay sends each recorded step as one block of transactions, and a "
+                           "fine-step window has several model steps per recorded step; replay the scenario without it")
+
+
 def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps: int | None = None,
            write: bool = True, progress=None, keep_connected=None, upstream: str | None = None,
            base: dict | None = None, fork: str | None = None, block: int | None = None,
@@ -123,6 +127,8 @@ def replay(run_dir: str | os.PathLike, run: int = 0, network: str = FORK, steps:
     """
     run_dir = Path(run_dir).resolve()
     sc, d = load_run(run_dir, run, steps)
+    if sc.fine_steps:
+        raise ReplayError(f"{run_dir / 'scenario.json'}: {FINE_STEPS_NOT_REPLAYED}")
     try:  # a scenario the contracts cannot take fails here, before any node starts
         ProtocolSpec.from_scenario(sc)
     except SpecError as err:

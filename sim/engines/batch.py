@@ -18,11 +18,14 @@ def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record
     tape: a `sim.model.tape.Tape` the model records its trades on (carried in the step inputs).
     """
     R, T = len(paths.runs), paths.steps
+    # results are kept at the scenario's steps: inside a fine-step window several engine steps make one
+    row_of = np.full(T + 1, -1)
+    row_of[paths.recorded] = np.arange(len(paths.recorded))
     cols = slice(None)  # every run: basic slicing gives views, no copies
     # a genesis value is one number for every run, or one per run (e.g. one historical window per column)
     state = {k: np.array(np.broadcast_to(np.asarray(v, dtype=float), (R,))) for k, v in genesis.items()}
     keys = list(genesis.keys()) if record is None else list(record)
-    data = {k: np.empty((T + 1, R)) for k in keys}
+    data = {k: np.empty((len(paths.recorded), R)) for k in keys}
     for k in keys:
         data[k][0] = state[k]
     if observer is not None:
@@ -45,8 +48,11 @@ def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record
                 if type(v) is not np.ndarray or v.shape != (R,) or v.dtype != np.float64:
                     v = np.broadcast_to(np.asarray(v, dtype=float), (R,))
                 state[k] = v
+        row = row_of[t]
+        if row < 0:
+            continue
         for k in keys:
-            data[k][t] = state[k]
+            data[k][row] = state[k]
         if observer is not None:
-            observer.update(state, t)
+            observer.update(state, row)
     return Trajectory(runs=paths.runs, step_hours=paths.step_hours, data=data, final=dict(state))

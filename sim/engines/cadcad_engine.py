@@ -63,13 +63,16 @@ def run_cadcad(params: dict, genesis: dict, paths, progress: bool = False) -> Tr
     with contextlib.redirect_stdout(io.StringIO()):  # cadCAD prints a banner and per-run lines
         records, _tensor, _sessions = Executor(exec_context=ctx, configs=exp.configs, supress_print=True).execute()
     ticks.close()
-    # keep the last substep of each timestep, in (timestep, run) order
+    # keep the last substep of each timestep, in (timestep, run) order, at the scenario's steps (inside a
+    # fine-step window several cadCAD timesteps make one)
     keys = list(genesis.keys())
-    data = {k: np.empty((T + 1, R)) for k in keys}
+    row_of = np.full(T + 1, -1)
+    row_of[paths.recorded] = np.arange(len(paths.recorded))
+    data = {k: np.empty((len(paths.recorded), R)) for k in keys}
     last_substep = len(psubs)
     for rec in records:
-        if rec["substep"] == last_substep or rec["timestep"] == 0:
-            t, c = rec["timestep"], rec["run"] - 1
+        if (rec["substep"] == last_substep or rec["timestep"] == 0) and row_of[rec["timestep"]] >= 0:
+            t, c = row_of[rec["timestep"]], rec["run"] - 1
             for k in keys:
                 data[k][t, c] = rec[k]
     return Trajectory(runs=paths.runs, step_hours=paths.step_hours, data=data)

@@ -296,7 +296,7 @@ def run_experiment(base: Scenario, runs: int, seed: int, ltvs=DEFAULT_LTVS, desi
 
     # one point at a time: the engine's arrays and the event series it keeps beside them
     check_memory("--runs", runs, base.steps, len(EVENT_SERIES) + 2 * len(base.agents.treasury_companies),
-                 hint="lower --runs")
+                 hint="lower --runs", engine_steps=base.engine_steps)
     started = time.time()
     points, outcomes = [], {}
     for des, ltv, mix in bar(grid(ltvs, designs, mixes), desc="leverage-cycle", unit="point", enabled=progress):

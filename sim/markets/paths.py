@@ -19,7 +19,7 @@ from sim.config import (
     VenueFailure,
     VenueOutage,
 )
-from sim.markets import generator, historical
+from sim.markets import generator, grid, historical
 from sim.model.parts import claims, custody
 
 PER_RUN = ("btc_usd", "xau_usd", "tbill_yield", "funding_rate_8h_btc", "funding_rate_8h_xau", "pool_depth",
@@ -42,13 +42,25 @@ class MarketPaths:
     """
 
     runs: np.ndarray
-    step_hours: float
+    step_hours: float  # the recorded step (the scenario's)
     per_run: dict[str, np.ndarray]
     per_step: dict[str, np.ndarray]
     per_run_const: dict[str, np.ndarray] = field(default_factory=dict)  # (R,): fixed for a run (cohort thresholds)
+    hours: np.ndarray | None = None  # the hour each engine step ends at (sim.markets.grid); None: every step_hours
+    recorded: np.ndarray | None = None  # the engine steps results are recorded at; None: every one
+
+    def __post_init__(self):
+        if self.hours is None:
+            object.__setattr__(self, "hours", np.arange(self.steps + 1) * self.step_hours)
+        if self.recorded is None:
+            object.__setattr__(self, "recorded", np.arange(self.steps + 1))
+        starts = np.zeros(self.steps + 1)  # 1 at the first engine step of each recorded step
+        starts[np.concatenate([[0], self.recorded[:-1] + 1])] = 1.0
+        object.__setattr__(self, "_record_start", starts)
 
     @property
     def steps(self) -> int:
+        """Engine steps (more than the recorded ones inside fine-step windows)."""
         return self.per_run["btc_usd"].shape[0] - 1
 
     def inputs(self, t: int, col) -> dict:
@@ -59,8 +71,9 @@ class MarketPaths:
         x["xau_usd_prev"] = self.per_run["xau_usd"][max(t - 1, 0), col]
         x["funding_rate_8h_btc_prev"] = self.per_run["funding_rate_8h_btc"][max(t - 1, 0), col]
         x["funding_rate_8h_xau_prev"] = self.per_run["funding_rate_8h_xau"][max(t - 1, 0), col]
-        x["hour"] = t * self.step_hours
-        x["dt_hours"] = self.step_hours
+        x["hour"] = self.hours[t]
+        x["dt_hours"] = self.hours[t] - self.hours[t - 1] if t > 0 else self.step_hours
+        x["record_start"] = self._record_start[t]
         return x
 
 
@@ -115,16 +128,16 @@ def run_start(sc: Scenario) -> dt.datetime:
 
 
 def event_inputs(sc: Scenario, hours: np.ndarray, start: dt.datetime | None = None) -> dict[str, np.ndarray]:
-    """The per-step inputs every run shares: events, news, bank hours, scheduled caps."""
-    steps, dt_h = len(hours) - 1, float(hours[1] - hours[0]) if len(hours) > 1 else sc.step_hours
+    """The per-step inputs every run shares: events, news, bank hours, scheduled caps; `hours` is when each
+    step ends (hour 0 first), evenly spaced or finer in places (sim.markets.grid)."""
+    steps = len(hours) - 1
     ps = {k: np.zeros(steps + 1) for k in PER_STEP}
     ps.update(calendar_inputs(sc, hours, run_start(sc) if start is None else start))
     w = sc.protocol.weights
     failures, freezes = [], []
     for ev in sc.events:
         if isinstance(ev, VenueFailure):
-            # the failure lands on the first step whose interval ((t-1)dt, t dt] contains the hour
-            t = min(steps, max(1, int(np.ceil(ev.hour / dt_h))))
+            t = claims.step_holding(hours, ev.hour)
             ps["venue_failure_share"][t] = 1 - (1 - ps["venue_failure_share"][t]) * (1 - ev.share_of_hedge)
             failures.append({"hour": ev.hour, "rate": ev.recovery_rate, "final_rate": ev.final_recovery_rate,
                              "delay_hours": ev.recovery_delay_hours, "payout_hours": ev.recovery_payout_hours})
@@ -156,9 +169,9 @@ def event_inputs(sc: Scenario, hours: np.ndarray, start: dt.datetime | None = No
                 ps[key][win] = 1 - (1 - ps[key][win]) * (1 - q)
     np.clip(ps["news_loss_share"], 0.0, 1.0, out=ps["news_loss_share"])
     # the failed venues' margin becomes a claim: its mark and payout schedule (sim.model.parts.claims)
-    sched = claims.schedule(steps, dt_h, failures)
+    sched = claims.schedule(hours, failures)
     ps["venue_claim_rate"], ps["venue_claim_settle_share"] = sched["rate"], sched["settle_share"]
-    ps.update(custody.schedule(steps, dt_h, freezes))  # frozen backing: its claim, mark and resolution
+    ps.update(custody.schedule(hours, freezes))  # frozen backing: its claim, mark and resolution
     return ps
 
 
@@ -171,10 +184,11 @@ def build_market(sc: Scenario, runs: np.ndarray | int, seed: int | None = None) 
         per_run = historical.generate(sc.market.historical, run_ids, steps, dt_h, seed)
     else:
         per_run = generator.generate(sc.market.stochastic, seed, run_ids, steps, dt_h)
-    hours = np.arange(steps + 1) * dt_h
+    hours, recorded = grid.engine_hours(sc)
+    per_run = grid.refine(per_run, hours, recorded, run_ids, seed)
     for sp in sc.scripted:
         _apply_scripted(per_run, sp, hours)
     per_run["pool_depth"] = np.clip(per_run["pool_depth"], 1e-3, 1.0)
 
     return MarketPaths(runs=run_ids, step_hours=dt_h, per_run=per_run, per_step=event_inputs(sc, hours),
-                       per_run_const=cohort_thresholds(sc, run_ids, seed))
+                       per_run_const=cohort_thresholds(sc, run_ids, seed), hours=hours, recorded=recorded)

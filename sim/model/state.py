@@ -144,7 +144,7 @@ def genesis_state(sc: Scenario, x0: dict | None = None, prm: dict | None = None)
         s.update({f"{pre}_c{k}_kept": 1.0 for k in range(K)})
     s.update({k: 0.0 for k in venue_vars(prm)})
     for v in prm["venues"]:
-        s[v.price_key], s[f"depth_{v.name}"] = 1.0, depth
+        s[v.price_key], s[f"low_price_{v.name}"], s[f"depth_{v.name}"] = 1.0, 1.0, depth
         if v.kind != "reference":
             s[v.sqrt_key] = 1.0
     s.update({"published_backing_ratio": 1.0, "exit_share_24h": 0.0, "btc_ema_24h": btc, "bank_open": 1.0,
@@ -192,7 +192,8 @@ TRAJECTORY_COLUMNS = (
 
 
 def trajectory_columns(state: dict) -> tuple[str, ...]:
-    """The core columns plus each venue's price and liquidity pulled, and each treasury company's."""
-    venues = tuple(k for k in state if k.startswith(("price_", "depth_", "lp_pull_")))
+    """The core columns plus each venue's price (and lowest since the last recorded step), depth and liquidity
+    pulled, and each treasury company's."""
+    venues = tuple(k for k in state if k.startswith(("price_", "low_price_", "depth_", "lp_pull_")))
     dats = tuple(f"dat{i}_{k}" for i in range(dat_count(state)) for k in COMPANY_VARS if k != "sentiment")
     return TRAJECTORY_COLUMNS + venues + dats

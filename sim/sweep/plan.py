@@ -53,7 +53,7 @@ def check_chunk_memory(cfg: SweepConfig, base: Scenario, workers: int | None, me
     from sim.budget import check_memory
 
     n = workers or 2
-    check_memory(source, cfg.run_batch * n, base.steps, len(metrics),
+    check_memory(source, cfg.run_batch * n, base.steps, len(metrics), engine_steps=base.engine_steps,
                  hint=f"lower run_batch (each of {n} workers holds one chunk of {cfg.run_batch} runs)")
 
 

@@ -4,7 +4,8 @@ undefined.
 
 Scenarios are drawn from the models themselves: every numeric field of every block (including fields
 added later) may be drawn anywhere in the range its type declares (`sim/types.py`), booleans and
-choices too, plus pool ranges, treasury companies, scripted paths and events inside the horizon.
+choices too, plus pool ranges, treasury companies, scripted paths and events inside the horizon, and a
+window of finer steps.
 Cross-field rules (weights summing to 1, holder shares, the pool within the float...) are the
 loader's: a draw it refuses is discarded (`assume`), one it accepts must run soundly. Runs and
 horizon are small so each example takes a fraction of a second."""
@@ -87,6 +88,11 @@ def scenarios(draw):
     step = draw(st.sampled_from([0.25, 0.5, 1.0, 2.0]))
     d = {"name": "prop", "runs": draw(st.integers(1, 3)), "seed": draw(st.integers(0, 2**31)),
          "horizon_hours": horizon, "step_hours": step, **draw(block(Scenario))}
+    if draw(st.booleans()):  # a window of finer steps (whole steps inside the horizon)
+        first = draw(st.integers(0, int(horizon / step) - 1))
+        last = draw(st.integers(first + 1, int(horizon / step)))
+        d["fine_steps"] = [{"start_hour": first * step, "end_hour": last * step,
+                            "step_hours": step / draw(st.sampled_from([2, 3, 4]))}]
     d["market"] = {"stochastic": draw(block(_model_of("market", "stochastic")))}
     d["pool"] = draw(block(_model_of("pool")))
     if draw(st.booleans()):

@@ -19,7 +19,7 @@ state dict they are given (like `common.pay_out`) and return the dollars the cal
     remark(s, name, rate) -> loss                  where rate >= 0: mark = face x rate; loss = old - new mark
     settle(s, name, share) -> cash                 `share` of the open face paid at its mark; cash to the caller
     mark_value(s, name) -> mark                    the ledger's value in the backing
-    schedule(n_steps, step_hours, opens) -> dict   per-step arrays (rate, settle share) for a list of claims
+    schedule(hours, opens) -> dict                 per-step arrays (rate, settle share) for a list of claims
 
 A loss is positive when value is written off (and negative when a re-mark writes value back). The
 caller books losses in its value ledger (e.g. `cum_venue_loss`) and the cash in the backing, so
@@ -75,31 +75,57 @@ def rate_of(s: dict, name: str):
     return safe_div(s[f"{name}_mark_usd"], s[f"{name}_face_usd"])
 
 
-def schedule(n_steps: int, step_hours: float, claims: list[dict]) -> dict[str, np.ndarray]:
-    """Per-step arrays of shape (n_steps + 1,) for claims opened at known hours.
+def step_holding(hours: np.ndarray, hour: float) -> int:
+    """The step whose interval (hours[t - 1], hours[t]] holds `hour` (the first step for hour 0, the last
+    for an hour past the end); `hours` is when each step ends, hour 0 first."""
+    return int(min(len(hours) - 1, max(1, np.searchsorted(hours, hour - 1e-9 * max(1.0, hour)))))
+
+
+def _end_hour(hours: np.ndarray, t: int) -> float:
+    """When step t ends; past the last step, at the last step's length."""
+    n = len(hours) - 1
+    return float(hours[t]) if t <= n else float(hours[n] + (t - n) * (hours[n] - hours[n - 1]))
+
+
+def _steps_spanning(hours: np.ndarray, t: int, duration: float) -> int:
+    """How many steps after step t end nearest `duration` hours after it (a tie to the even count, as
+    `round`); past the last step, counted at its length."""
+    n, target = len(hours) - 1, hours[t] + duration
+    if target >= hours[n]:
+        return round((n - t) + (target - hours[n]) / (hours[n] - hours[n - 1]))
+    j = max(t + 1, int(np.searchsorted(hours, target)))
+    return round((j - 1 - t) + (target - hours[j - 1]) / (hours[j] - hours[j - 1]))
+
+
+def schedule(hours: np.ndarray, claims: list[dict]) -> dict[str, np.ndarray]:
+    """Per-step arrays of shape (len(hours),) for claims opened at known hours; `hours` is when each
+    step ends (hour 0 first), evenly spaced or finer in places.
 
     Each claim: {"hour", "rate" (expected recovery, the mark at opening), "final_rate" (known when
     payouts start; default = rate), "delay_hours" (opening to first payout), "payout_hours" (payouts
-    spread evenly; 0 = all at once)}. Returns "open" (1 at the step a claim opens), "rate" (the
-    recovery rate to mark at this step, -1 = keep) and "settle_share" (share of the open face paid
-    this step). A step is the interval ((t - 1) dt, t dt]; a claim opens on the step holding its hour.
+    spread evenly over time; 0 = all at once)}. Returns "open" (1 at the step a claim opens), "rate"
+    (the recovery rate to mark at this step, -1 = keep) and "settle_share" (share of the open face paid
+    this step). A claim opens on the step holding its hour; payouts start on the step ending nearest
+    `delay_hours` later and run to the step ending nearest `payout_hours` after that one starts.
     """
+    n_steps = len(hours) - 1
     opened = np.zeros(n_steps + 1)
     rate = np.full(n_steps + 1, -1.0)
     share = np.zeros(n_steps + 1)
     for c in sorted(claims, key=lambda c: c["hour"]):
-        t0 = min(n_steps, max(1, int(np.ceil(c["hour"] / step_hours))))
+        t0 = step_holding(hours, c["hour"])
         opened[t0] = 1.0
         rate[t0] = c["rate"]
         final = c.get("final_rate")
         final = c["rate"] if final is None else final
-        t1 = t0 + int(round(c.get("delay_hours", 0.0) / step_hours))
-        n = max(1, int(round(c.get("payout_hours", 0.0) / step_hours)))
+        t1 = t0 + _steps_spanning(hours, t0, c.get("delay_hours", 0.0))
         share[t0 + 1:] = 0.0  # a later claim re-schedules the open face
         rate[t0 + 1:] = -1.0
-        if t1 <= n_steps:
-            rate[t1] = final
-        for k in range(n):  # even payouts: 1/n of the face at opening each step, i.e. 1/(n - k) of what is left
-            if t1 + k <= n_steps:
-                share[t1 + k] = 1.0 / (n - k)
+        if t1 > n_steps:
+            continue
+        rate[t1] = final
+        last = t1 - 1 + max(1, _steps_spanning(hours, t1 - 1, c.get("payout_hours", 0.0)))
+        end = _end_hour(hours, last)
+        for t in range(t1, min(last, n_steps) + 1):  # even over time: this step's length over the time left
+            share[t] = (hours[t] - hours[t - 1]) / (end - hours[t - 1])
     return {"open": opened, "rate": rate, "settle_share": share}

@@ -59,15 +59,16 @@ def step(o: dict, x: dict) -> None:
     o["buffer_usd"] = o["buffer_usd"] + claims.settle(o, CUSTODY, x["custody_claim_settle_share"])
 
 
-def schedule(n_steps: int, step_hours: float, freezes: list) -> dict[str, np.ndarray]:
-    """Per-step inputs of a list of `CustodyFreeze` events: the share frozen per sleeve at the step holding
-    each freeze's hour, and the claim's mark and resolution (paid in full when the freeze ends)."""
-    out = {f"custody_freeze_{k}": np.zeros(n_steps + 1) for k in FREEZABLE}
+def schedule(hours: np.ndarray, freezes: list) -> dict[str, np.ndarray]:
+    """Per-step inputs of a list of `CustodyFreeze` events (`hours`: when each step ends, hour 0 first): the
+    share frozen per sleeve at the step holding each freeze's hour, and the claim's mark and resolution
+    (paid in full when the freeze ends)."""
+    out = {f"custody_freeze_{k}": np.zeros(len(hours)) for k in FREEZABLE}
     for ev in freezes:
-        t = min(n_steps, max(1, int(np.ceil(ev.hour / step_hours))))
+        t = claims.step_holding(hours, ev.hour)
         for k in set(ev.sleeves):
             out[f"custody_freeze_{k}"][t] = 1 - (1 - out[f"custody_freeze_{k}"][t]) * (1 - ev.share_of_backing)
-    sched = claims.schedule(n_steps, step_hours, [
+    sched = claims.schedule(hours, [
         {"hour": ev.hour, "rate": ev.expected_recovery, "final_rate": ev.recovered_share,
          "delay_hours": ev.duration_hours, "payout_hours": 0.0} for ev in freezes])
     out["custody_claim_rate"], out["custody_claim_settle_share"] = sched["rate"], sched["settle_share"]

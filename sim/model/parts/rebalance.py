@@ -18,7 +18,8 @@ OBSERVE_VARS = ("peg_price", "backing_usd", "backing_ratio", "hyb_price", "share
 
 
 def observe_vars(p: dict) -> tuple[str, ...]:
-    return (*OBSERVE_VARS, *(v.price_key for v in p["venues"]), *(f"depth_{v.name}" for v in p["venues"]))
+    return (*OBSERVE_VARS, *(v.price_key for v in p["venues"]), *(f"low_price_{v.name}" for v in p["venues"]),
+            *(f"depth_{v.name}" for v in p["venues"]))
 
 
 def _transfer(p: dict, o: dict, asset: str, direction: str, amount, hour) -> None:
@@ -116,7 +117,8 @@ def p_rebalance(p: dict, s: dict, x: dict) -> dict:
 
 
 def p_observe(p: dict, s: dict, x: dict) -> dict:
-    """Derived observables recorded every step (no state change): the reference price, every venue's,
+    """Derived observables recorded every step (no state change): the reference price, every venue's and
+    its lowest since the last recorded step (below the recorded price only inside a fine-step window),
     the backing. When a proof of reserves is due, the protocol publishes (backing + reserve fund) / supply:
     what holders can check their claim against."""
     b = backing(s)
@@ -132,6 +134,8 @@ def p_observe(p: dict, s: dict, x: dict) -> dict:
         "backing_ratio": ratio,
         "published_backing_ratio": np.where(publish, covered, s["published_backing_ratio"]),
         **{v.price_key: s[v.sqrt_key] ** 2 for v in p["venues"]},
+        **{f"low_price_{v.name}": np.where(x["record_start"] > 0, s[v.sqrt_key] ** 2,
+                                           np.minimum(s[f"low_price_{v.name}"], s[v.sqrt_key] ** 2)) for v in p["venues"]},
         **{f"depth_{v.name}": venue_depth(v, s, x) for v in p["venues"]},
         "hyb_price": s["hyb_sqrt_price"] ** 2,
         "share_price": sp,
