@@ -6,7 +6,7 @@ scenario's step, so a run with a window sees the same market at every recorded h
 and refined in between: BTC and gold move log-linearly and the pool's depth factor linearly between
 two recorded hours (a scripted shock is applied afterwards, at the fine hours, so its shape resolves);
 yield, funding and the regime keep the value of the step they fall in; random order flow is split into
-independent pieces that add up to the recorded step's draw (a Brownian bridge: each piece is a standard
+random pieces that add up to the recorded step's draw (a Brownian bridge: each piece is a standard
 normal, as at any step size).
 """
 from __future__ import annotations

@@ -27,6 +27,12 @@ def test_a_purchase_larger_than_the_float__gets_only_the_float__and_keeps_the_re
     assert s[BOOK.sqrt_key][0] < s[BOOK.sqrt_key][1]  # the cut purchase moved the price less
 
 
+def test_a_scalar_purchase__as_the_cadcad_engine_makes_it__is_cut_the_same_way():
+    s = {k: float(v[0]) for k, v in _state([1e6, 1e6])[0].items()}
+    out, used = V.swap(BOOK, s, {"pool_depth": 1.0}, "retail", 5e6, False)
+    assert np.ndim(out) == 0 and 1e6 * (1 - 1e-9) < out <= 1e6 and used < 1.01e6
+
+
 def test_held_husd__is_the_float_less_what_is_held_off_the_venues():
     s, _x = _state([10e6, 10e6], parb_husd=[2e6, 0.0], liquidator_queue_husd=[1e6, 0.0],
                    **{f"xarb_transit_{BOOK.name}": [3e6, 0.0], f"xarb_ready_{BOOK.name}": [1e6, 12e6]})
