@@ -328,13 +328,26 @@ for name, d, names in [
          ["scripted.0.points", "horizon"]),
         ("scripted-starts-after-horizon", nested("scripted", [{"variable": "btc_usd", "points": [[500, 1.0], [600, 0.5]]}]),
          ["scripted.0.points", "horizon"]),
+        ("fine-window-beyond-horizon", nested("fine_steps", [{"start_hour": 10, "end_hour": 1000, "step_hours": 0.25}]),
+         ["fine_steps.0.end_hour", "horizon"]),
+        ("fine-windows-overlap", nested("fine_steps", [{"start_hour": 10, "end_hour": 20, "step_hours": 0.5},
+                                                       {"start_hour": 15, "end_hour": 30, "step_hours": 0.25}]),
+         ["fine_steps.1", "overlap"]),
+        ("fine-step-not-dividing", nested("fine_steps", [{"start_hour": 10, "end_hour": 20, "step_hours": 0.3}]),
+         ["fine_steps.0.step_hours", "divide"]),
+        ("fine-window-off-grid", nested("fine_steps", [{"start_hour": 10.5, "end_hour": 20, "step_hours": 0.25}]),
+         ["fine_steps.0.start_hour"]),
+        ("fine-step-nan", nested("fine_steps", [{"start_hour": 10, "end_hour": 20, "step_hours": math.nan}]),
+         ["fine_steps.0.step_hours"]),
 ]:
-    scenario(f"time-{name}.yaml", d, names, run_too=name.startswith("venue"))
+    scenario(f"time-{name}.yaml", d, names, run_too=name.startswith(("venue", "fine-window-beyond")))
 scenario("ok-event-inside.yaml", nested("events", [{"type": "venue_failure", "hour": 47, "share_of_hedge": 0.3}]), [],
          run_too=True, outcome="accepted")
 scenario("ok-scripted-to-horizon.yaml", nested("scripted", [{"variable": "btc_usd", "points": [[10, 1.0], [48, 0.5]]}]), [],
          outcome="accepted")
 scenario("ok-quarter-hour-steps.yaml", nested("step_hours", 0.25), [], run_too=True, outcome="accepted")
+scenario("ok-fine-window.yaml", nested("fine_steps", [{"start_hour": 10, "end_hour": 20, "step_hours": 0.25}]), [],
+         run_too=True, outcome="accepted")
 
 # ------------------------------------------------------------------ size
 scenario("size-runs-1e7.yaml", nested("runs", 10_000_000), ["runs"], run_too=True)
@@ -342,6 +355,10 @@ write("size-runs-1e6-5y.yaml", {**BASE, "runs": 1_000_000, "horizon_hours": 24 *
 case("size-runs-1e6-5y.yaml", "validate", outcome="accepted", why="valid on paper: the run is what cannot fit")
 case("size-runs-1e6-5y.yaml", "run", ["runs", "GB"], ["--out", "{tmp}/o"], why="memory estimated before allocating")
 case("size-runs-1e6-5y.yaml", "run", ["runs", "GB"], ["--engine", "cadcad", "--out", "{tmp}/o"])
+write("size-fine-steps-1min-5y.yaml", {**BASE, "runs": 10_000, "horizon_hours": 24 * 366 * 5,
+                                       "fine_steps": [{"start_hour": 0, "end_hour": 24 * 366 * 5, "step_hours": 1 / 60}]})
+case("size-fine-steps-1min-5y.yaml", "run", ["runs", "engine steps", "GB"], ["--out", "{tmp}/o"],
+     why="a window of 1-minute steps counts in the memory estimate")
 
 # ------------------------------------------------------------------ names and output paths
 for name, value in [("dotdot", "../escape"), ("empty", ""), ("slash", "a/b"), ("hidden", ".hidden"), ("long", "x" * 200),
