@@ -19,8 +19,7 @@ def run_batch(params: dict, genesis: dict, paths, progress: bool = False, record
     """
     R, T = len(paths.runs), paths.steps
     # results are kept at the scenario's steps: inside a fine-step window several engine steps make one
-    row_of = np.full(T + 1, -1)
-    row_of[paths.recorded] = np.arange(len(paths.recorded))
+    row_of = paths.record_row
     cols = slice(None)  # every run: basic slicing gives views, no copies
     # a genesis value is one number for every run, or one per run (e.g. one historical window per column)
     state = {k: np.array(np.broadcast_to(np.asarray(v, dtype=float), (R,))) for k, v in genesis.items()}

@@ -66,8 +66,7 @@ def run_cadcad(params: dict, genesis: dict, paths, progress: bool = False) -> Tr
     # keep the last substep of each timestep, in (timestep, run) order, at the scenario's steps (inside a
     # fine-step window several cadCAD timesteps make one)
     keys = list(genesis.keys())
-    row_of = np.full(T + 1, -1)
-    row_of[paths.recorded] = np.arange(len(paths.recorded))
+    row_of = paths.record_row
     data = {k: np.empty((len(paths.recorded), R)) for k in keys}
     last_substep = len(psubs)
     for rec in records:

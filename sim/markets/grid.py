@@ -43,9 +43,9 @@ def refine(per_run: dict[str, np.ndarray], hours: np.ndarray, recorded: np.ndarr
     if len(hours) == len(recorded):
         return per_run
     owner = np.searchsorted(recorded, np.arange(len(hours)))  # engine step -> the recorded step it ends within
-    start, end = hours[recorded][np.maximum(owner - 1, 0)], hours[recorded][owner]
-    frac = np.where(end > start, (hours - start) / np.where(end > start, end - start, 1.0), 1.0)[:, None]
     prev = np.maximum(owner - 1, 0)
+    start, end = hours[recorded][prev], hours[recorded][owner]
+    frac = np.where(end > start, (hours - start) / np.where(end > start, end - start, 1.0), 1.0)[:, None]
     out = {}
     for k, v in per_run.items():
         if k in INTERPOLATED_LOG:

@@ -57,6 +57,9 @@ class MarketPaths:
         starts = np.zeros(self.steps + 1)  # 1 at the first engine step of each recorded step
         starts[np.concatenate([[0], self.recorded[:-1] + 1])] = 1.0
         object.__setattr__(self, "_record_start", starts)
+        rows = np.full(self.steps + 1, -1)  # engine step -> its row in the recorded results, -1 between them
+        rows[self.recorded] = np.arange(len(self.recorded))
+        object.__setattr__(self, "record_row", rows)
 
     @property
     def steps(self) -> int:

@@ -92,10 +92,13 @@ def test_accounting_invariants_hold_at_every_step(sc):
     flows = (g["backing_usd"] + g["reserve_fund_usd"] + d["cum_collateral_in"] - d["cum_collateral_out"] + d["cum_yield"]
              + d["cum_funding"] + d["cum_basis"] + d["cum_hedge_pnl"] + d["cum_spot_pnl"] - d["cum_costs"]
              - d["cum_venue_loss"] - d["cum_custody_loss"] + d["cum_backstop_in"])
-    np.testing.assert_allclose(value, flows, rtol=1e-9, err_msg="value ledger")
-    np.testing.assert_allclose(d["supply"], d["minted_husd"] - d["burned_husd"], rtol=1e-9, err_msg="minted - burned")
-    np.testing.assert_allclose(holder_husd(d), d["supply"], rtol=1e-9, err_msg="sum of balances")
+    # Rounding grows with the gross flows, not with what is left: a book drained from $1B to $121 carries
+    # ~1e-7 of cancellation error, so the tolerance is also absolute, a billionth of the genesis supply.
     scale = g["supply"] * 1e-9
+    np.testing.assert_allclose(value, flows, rtol=1e-9, atol=scale, err_msg="value ledger")
+    np.testing.assert_allclose(d["supply"], d["minted_husd"] - d["burned_husd"], rtol=1e-9, atol=scale,
+                               err_msg="minted - burned")
+    np.testing.assert_allclose(holder_husd(d), d["supply"], rtol=1e-9, atol=scale, err_msg="sum of balances")
     companies = [k for k in d if k.startswith("dat") and k.split("_", 1)[1] in ("btc_units", "husd", "hyb", "debt_usd")]
     for k in (*BALANCES, *companies):
         assert d[k].min() >= -scale, f"{k} went negative: {d[k].min()}"

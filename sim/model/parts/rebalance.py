@@ -127,15 +127,16 @@ def p_observe(p: dict, s: dict, x: dict) -> dict:
     covered = safe_div(b + s["reserve_fund_usd"], s["supply"], 1.0)
     sp = safe_div(s["vault_husd"], s["vault_shares"], 1.0)
     price = s["pool_sqrt_price"] ** 2
+    prices = {v.name: s[v.sqrt_key] ** 2 for v in p["venues"]}
     coll_val = s["looper_shares"] * sp * price
     return {
         "peg_price": price,
         "backing_usd": b,
         "backing_ratio": ratio,
         "published_backing_ratio": np.where(publish, covered, s["published_backing_ratio"]),
-        **{v.price_key: s[v.sqrt_key] ** 2 for v in p["venues"]},
-        **{f"low_price_{v.name}": np.where(x["record_start"] > 0, s[v.sqrt_key] ** 2,
-                                           np.minimum(s[f"low_price_{v.name}"], s[v.sqrt_key] ** 2)) for v in p["venues"]},
+        **{v.price_key: prices[v.name] for v in p["venues"]},
+        **{f"low_price_{v.name}": np.where(x["record_start"] > 0, prices[v.name],
+                                           np.minimum(s[f"low_price_{v.name}"], prices[v.name])) for v in p["venues"]},
         **{f"depth_{v.name}": venue_depth(v, s, x) for v in p["venues"]},
         "hyb_price": s["hyb_sqrt_price"] ** 2,
         "share_price": sp,
