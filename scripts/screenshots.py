@@ -59,6 +59,7 @@ def main() -> int:
     out = Path(args.out)
     if not (args.reuse and (out / "compare" / "compare.json").exists()):
         make_results(out, 20 if args.quick else 200)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -103,8 +104,14 @@ def main() -> int:
             page.get_by_role("link", name="reserve-vs-mix").click()
             page.wait_for_selector("#sweep-surface .main-svg")
             box = page.locator("#sweep-surface .nsewdrag").first.bounding_box()
-            page.mouse.click(box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.8)
-            page.wait_for_selector("#point-title")
+            for attempt in range(5):  # the first click can land before plotly binds its click handler (busy machine)
+                page.mouse.click(box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.8)
+                try:
+                    page.wait_for_selector("#point-title", timeout=10_000)
+                    break
+                except PlaywrightTimeout:
+                    if attempt == 4:
+                        raise
             shoot(page, DOCS / "dashboard-sweep.png", 1300)
             browser.close()
     finally:
