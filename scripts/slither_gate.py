@@ -66,7 +66,7 @@ def main(report: str, triage: str) -> int:
         print(f"  no longer reported (fixed? drop it from the triage): {k}")
     for k in no_reason:
         print(f"  triage entry without a reason: {k}")
-    print(f"slither: {len(found)} findings ({', '.join(f'{i} {n}' for i, n in sorted(by_impact.items())) or 'none'}); "
+    print(f"slither: {len(found)} result(s) found ({', '.join(f'{i} {n}' for i, n in sorted(by_impact.items())) or 'none'}); "
           f"{len(accepted)} triaged, {len(set(k for _, k, _ in new_gated))} new High/Medium, "
           f"{len(set(k for _, k, _ in new_other))} untriaged Low/Info/Optimization")
     return 1 if new_gated or no_reason else 0
