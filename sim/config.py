@@ -597,11 +597,13 @@ class Behaviour(Strict):
 
     reaction_hours: PosHours = 1.0
     cohorts: Annotated[int, Field(ge=1, le=8)] = 4
-    threshold: Annotated[float, Field(gt=0, le=1)] = 0.005
+    # bounded away from 0: a cohort's exit target divides by exit_span x its threshold, which must not
+    # underflow to 0 (alarm and threshold both 0 would give NaN exits)
+    threshold: Annotated[float, Field(ge=1e-6, le=1)] = 0.005
     threshold_spread: Annotated[float, Field(ge=0, le=3)] = 0.7
     threshold_run_spread: Annotated[float, Field(ge=0, le=3)] = 0.3
     exit_rate_per_hour: Frac = 0.05
-    exit_span: Annotated[float, Field(gt=0, le=100)] = 3.0
+    exit_span: Annotated[float, Field(ge=0.01, le=100)] = 3.0
     weights: SignalWeights = SignalWeights()
     sell_limit_discount_bps: NonNegBps = 10_000
     """Never sells on a venue below par minus this discount (10,000: sells at any price)."""

@@ -90,3 +90,31 @@ def test_config_hash__ignores_runs_and_seed__changes_with_params(root):
     assert a.config_hash() == a.with_overrides(runs=7, seed=9).config_hash()
     d["protocol"]["fees"]["redeem_fee_bps"] = 11
     assert parse_scenario(d).config_hash() != a.config_hash()
+
+
+def test_parse__holder_threshold_or_exit_span_near_zero__refused(root):
+    # a cohort's exit target divides by exit_span x threshold: both are bounded away from an underflow to 0
+    d = _base(root)
+    d.setdefault("agents", {}).setdefault("retail", {})["behaviour"] = {"threshold": 1e-300}
+    assert "agents.retail.behaviour.threshold" in _error(d)
+    d["agents"]["retail"]["behaviour"] = {"exit_span": 1e-300}
+    assert "agents.retail.behaviour.exit_span" in _error(d)
+
+
+def test_holders_at_the_lowest_threshold_and_span__exit_finitely(root):
+    # the smallest thresholds the loader takes, spread as far down as allowed, with alarms that start at 0
+    import numpy as np
+
+    from sim.engines import run_engine
+    from sim.model import Model
+
+    d = _base(root)
+    d.update(horizon_hours=24, runs=8)
+    low = {"threshold": 1e-6, "exit_span": 0.01, "threshold_spread": 3.0, "threshold_run_spread": 3.0}
+    d.setdefault("agents", {})
+    for cls in ("institutional", "retail", "stakers"):
+        d["agents"].setdefault(cls, {})["behaviour"] = low
+    sc = parse_scenario(d, "test.yaml")
+    m = Model.build(sc, sc.runs, sc.seed)
+    out = run_engine("batch", m.params, m.genesis, m.paths).data
+    assert all(np.isfinite(out[k]).all() for k in ("supply", "inst_husd", "retail_husd", "vault_husd"))
