@@ -138,6 +138,9 @@ class Result:
         target = stage / "trajectories.parquet"
         self.manifest.setdefault("null_metrics", null_paths(self.metrics))
         # The Parquet encoder runs without the GIL, so the report is drawn meanwhile on this thread.
+        # pyarrow imports pandas on its first table; imported here first, or plotly on this thread can meet
+        # the half-imported module (AttributeError: partially initialized module 'pandas').
+        import pandas  # noqa: F401
         with ThreadPoolExecutor(max_workers=1) as pool:
             if self.stream is not None:
                 parquet = pool.submit(self.stream.commit, target)

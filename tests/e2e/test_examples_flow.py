@@ -22,3 +22,16 @@ def test_examples_tour__runs_and_writes_its_pages(tmp_path, root):
         assert_self_contained((tmp_path / page).read_text())
     s = pd.read_csv(tmp_path / "sweep" / "summary.csv")
     assert len(s) == 6 and (s["reserve_depletion_probability_ci95_high"] >= s["reserve_depletion_probability"]).all()
+
+
+def test_readme_python_api__in_a_fresh_interpreter__writes_the_run(tmp_path, root):
+    # The README's snippet, alone in a new process: nothing else has imported pandas, so the Parquet
+    # thread imports it while the report is drawn (this crashed with "partially initialized module 'pandas'")
+    code = ("import sim, sys\n"
+            "res = sim.run('btc-crash', runs=4, seed=7, overrides=['protocol.reserve.initial_usd=0'])\n"
+            "res.write(sys.argv[1])\n")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "crash")], capture_output=True, text=True,
+                       env={**os.environ, "CI": "1"}, cwd=root, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert {"report.html", "metrics.json", "trajectories.parquet", "manifest.json"} <= {
+        p.name for p in (tmp_path / "crash").iterdir()}
