@@ -11,9 +11,6 @@ from pathlib import Path
 
 
 def cmd_replay(args) -> int:
-    import pandas  # noqa: F401 - imported whole before Ape's plugins start threads that import it too
-    # (else the report's plotly can meet a partially initialised pandas: seen as an AttributeError)
-
     from sim.atomic import OutputDir
     from sim.chain.network import FORK
     from sim.chain.replay import ReplayError, ReplayNodeError, replay, write_results
